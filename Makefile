@@ -1,0 +1,28 @@
+# twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
+#   make                     build the module for KDIR (default: running kernel)
+#   make run [KERNEL=6.1]    boot a Debian kernel in QEMU, load, report
+#   make test                every test on every kernel
+#   make clean
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KERNEL ?= 6.1
+
+.PHONY: all modules clean run test help
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+run:
+	scripts/run.sh $(KERNEL)
+
+test:
+	scripts/test.sh
+
+help:
+	@sed -n '2,6p' Makefile
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -rf build

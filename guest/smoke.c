@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * twa-noipi smoke test, run as root inside the test guest with the module
+ * loaded. Queues every mode x impl to a task spinning in user space on
+ * CPU 1 and to a task asleep interruptibly, checks every item ran and the
+ * counters balance, then checks error codes and malformed input.
+ * Prints TAP; exits non-zero if any check failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DIR "/sys/kernel/debug/twa_noipi/"
+#define ITEMS 20
+
+static int ntest, nfail;
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++ntest);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		nfail++;
+}
+
+/* Write one command; 0 or -errno. */
+static int ctl_raw(const char *buf, size_t len)
+{
+	int fd = open(DIR "control", O_WRONLY);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int ctl(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return ctl_raw(buf, (size_t)len);
+}
+
+static long long stat_get(const char *key)
+{
+	char k[64];
+	long long v, r = -1;
+	FILE *f = fopen(DIR "stats", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", k, &v) == 2)
+		if (!strcmp(k, key))
+			r = v;
+	fclose(f);
+	return r;
+}
+
+static int feature_is(const char *key, const char *val)
+{
+	char line[256], k[64], v[128];
+	int r = 0;
+	FILE *f = fopen(DIR "features", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %127s", k, v) == 2 && !strcmp(k, key))
+			r = !strcmp(v, val);
+	fclose(f);
+	return r;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Targets: a spinner that makes no syscalls, and an interruptible sleeper. */
+static atomic_int spin_stop;
+static atomic_int spinner_tid, sleeper_tid;
+static int sleeper_pipe[2];
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	pin(1);
+	atomic_store(&spinner_tid, (int)syscall(SYS_gettid));
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	char c;
+
+	(void)arg;
+	pin(1);
+	atomic_store(&sleeper_tid, (int)syscall(SYS_gettid));
+	/* pipe_read sleeps TASK_INTERRUPTIBLE; task_work restarts it. */
+	while (read(sleeper_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Wait until @want items have run. Items that wait for the target's next
+ * kernel entry get one from a signal (get_signal() runs task_work): from
+ * @flush_after_ms on, send SIGUSR1 every 50 ms; -1 never.
+ */
+static int wait_run(long long want, int tid, int flush_after_ms)
+{
+	int ms;
+
+	for (ms = 0; ms < 10000; ms++) {
+		if (stat_get("run") >= want)
+			return 1;
+		if (flush_after_ms >= 0 && ms >= flush_after_ms && ms % 50 == 0)
+			syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
+		sleep_ms(1);
+	}
+	return 0;
+}
+
+static const char *const modes[] = { "none", "resume", "signal", "signal_no_ipi" };
+static const char *const impls[] = { "auto", "native", "backport" };
+
+static int native_has(const char *mode)
+{
+	return strcmp(mode, "signal_no_ipi") || feature_is("native_signal_no_ipi", "yes");
+}
+
+/*
+ * Does @mode leave @target alone until something else makes it enter the
+ * kernel? TWA_NONE sets no flag at all; TWA_RESUME sets TIF_NOTIFY_RESUME
+ * and kicks a running task but, unlike the signal modes, wakes no sleeper.
+ */
+static int held_until_flushed(const char *target, const char *mode)
+{
+	return !strcmp(mode, "none") ||
+	       (!strcmp(mode, "resume") && !strcmp(target, "sleeper"));
+}
+
+/* Queue ITEMS items one at a time to @tid and check what happened. */
+static void scenario(const char *target, int tid, const char *mode, const char *impl)
+{
+	int i, ret = 0, ran = 1, held = 0, sleeping = !strcmp(target, "sleeper");
+	int hold = held_until_flushed(target, mode);
+	long long kicks, wakeups;
+
+	if (!strcmp(impl, "native") && !native_has(mode)) {
+		ret = ctl("queue tid=%d mode=%s impl=native", tid, mode);
+		check(ret == -EOPNOTSUPP, "%s %s/%s: native mode missing gives EOPNOTSUPP (got %d)",
+		      target, mode, impl, ret);
+		return;
+	}
+	ret = ctl("reset");
+	check(ret == 0, "%s %s/%s: reset before the scenario (got %d)", target, mode, impl, ret);
+	for (i = 0; i < ITEMS && !ret && ran; i++) {
+		ret = ctl("queue tid=%d mode=%s impl=%s", tid, mode, impl);
+		if (hold && !ret) {
+			sleep_ms(30);
+			held += stat_get("run") == i;
+		}
+		ran = !ret && wait_run(i + 1, tid, hold ? 0 : -1);
+	}
+	if (hold)
+		check(held >= ITEMS - 1,
+		      "%s %s/%s: items wait for the next kernel entry (%d of %d still pending after 30 ms, tolerance 1)",
+		      target, mode, impl, held, ITEMS);
+	kicks = stat_get("kicks");
+	wakeups = stat_get("wakeups");
+	check(!ret && ran, "%s %s/%s: %d items queued one at a time all ran (ret %d)",
+	      target, mode, impl, ITEMS, ret);
+	check(stat_get("queued") == ITEMS && stat_get("run") == ITEMS &&
+	      stat_get("outstanding") == 0 && stat_get("failed") == 0,
+	      "%s %s/%s: counters balance (queued %lld run %lld outstanding %lld failed %lld)",
+	      target, mode, impl, stat_get("queued"), stat_get("run"),
+	      stat_get("outstanding"), stat_get("failed"));
+	printf("# counts target=%s mode=%s impl=%s items=%d run=%lld kicks=%lld wakeups=%lld queue_ns=%lld latency_ns=%lld\n",
+	       target, mode, impl, ITEMS, stat_get("run"), kicks, wakeups,
+	       stat_get("queue_ns"), stat_get("latency_ns"));
+	/* What the backport path did is counted; the native path counts none. */
+	if (!strcmp(impl, "backport") || (!strcmp(impl, "auto") && !native_has(mode))) {
+		if (!strcmp(mode, "signal_no_ipi") || !strcmp(mode, "none"))
+			check(kicks == 0, "%s %s/%s: backport sent no kick (%lld)",
+			      target, mode, impl, kicks);
+		if (sleeping && strstr(mode, "signal"))
+			check(wakeups >= ITEMS - 1 && kicks == 0,
+			      "%s %s/%s: sleeper woken, not kicked (wakeups %lld kicks %lld)",
+			      target, mode, impl, wakeups, kicks);
+		if (!sleeping && !strcmp(mode, "signal"))
+			check(kicks >= ITEMS - 1, "%s %s/%s: spinner kicked per item (%lld)",
+			      target, mode, impl, kicks);
+	}
+}
+
+static void errors(int spin_tid, int sleep_tid)
+{
+	static const char *const bad[] = {
+		"\n", " ", "queue", "queue tid=abc mode=signal", "queue tid=1 mode=bogus",
+		"queue mode=signal", "queue tid=1", "queue tid=-5 mode=signal",
+		"queue tid=1 mode=signal impl=magic", "queue tid=1 mode=signal count=0",
+		"queue tid=1 mode=signal count=99999999",
+		"queue tid=99999999999999999999 mode=signal", "queue tid=1 mode=signal x",
+		"bogus", "mark extra", "reset now", "queue tid=1 mode=signal bad=1",
+	};
+	char longline[400], nul[] = "queue tid=1\0mode=signal";
+	long long before = stat_get("queued"), failed = stat_get("failed");
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ret = ctl_raw(bad[i], strlen(bad[i]));
+		check(ret == -EINVAL, "malformed \"%s\" gives EINVAL (got %d)", bad[i], ret);
+	}
+	ret = ctl_raw(nul, sizeof(nul) - 1);
+	check(ret == -EINVAL, "embedded NUL gives EINVAL (got %d)", ret);
+	memset(longline, 'x', sizeof(longline));
+	memcpy(longline, "queue ", 6);
+	ret = ctl_raw(longline, sizeof(longline));
+	check(ret == -EINVAL, "400-byte line gives EINVAL (got %d)", ret);
+	check(stat_get("queued") == before && stat_get("failed") == failed,
+	      "malformed input changed no counter");
+
+	ret = ctl("queue tid=999999 mode=signal");
+	check(ret == -ESRCH, "missing tid gives ESRCH (got %d)", ret);
+	ret = ctl("queue tid=2 mode=signal");
+	check(ret == -EINVAL, "kernel thread (kthreadd) gives EINVAL (got %d)", ret);
+	check(stat_get("failed_esrch") == 1 && stat_get("failed_einval") == 1,
+	      "failures counted by errno");
+
+	/* A TWA_NONE item to a sleeper stays pending until flushed. */
+	ret = ctl("queue tid=%d mode=none", sleep_tid);
+	check(ret == 0 && stat_get("outstanding") == 1, "none item to sleeper stays pending");
+	ret = ctl("reset");
+	check(ret == -EBUSY, "reset with an item pending gives EBUSY (got %d)", ret);
+	ret = (int)syscall(SYS_delete_module, "twa_noipi", O_NONBLOCK);
+	check(ret < 0 && (errno == EWOULDBLOCK || errno == EBUSY),
+	      "rmmod refused while an item is pending (errno %d)", ret < 0 ? errno : 0);
+	syscall(SYS_tgkill, getpid(), sleep_tid, SIGUSR1);
+	check(wait_run(stat_get("queued"), sleep_tid, 0), "pending item ran after a signal");
+	check(ctl("mark") == 0, "mark accepted");
+	check(ctl("reset") == 0, "reset accepted once nothing is pending");
+	(void)spin_tid;
+}
+
+int main(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+	pthread_t spin, sleep_thr;
+	unsigned int m, i;
+	char line[256];
+	FILE *f;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	f = fopen(DIR "features", "r");
+	check(f != NULL, "features readable");
+	while (f && fgets(line, sizeof(line), f))
+		printf("# feature %s", line);
+	if (f)
+		fclose(f);
+	pin(0);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (pipe(sleeper_pipe))
+		return 1;
+	pthread_create(&spin, NULL, spinner, NULL);
+	pthread_create(&sleep_thr, NULL, sleeper, NULL);
+	while (!atomic_load(&spinner_tid) || !atomic_load(&sleeper_tid))
+		sleep_ms(1);
+	sleep_ms(50);
+
+	for (m = 0; m < 4; m++)
+		for (i = 0; i < 3; i++) {
+			scenario("spinner", spinner_tid, modes[m], impls[i]);
+			scenario("sleeper", sleeper_tid, modes[m], impls[i]);
+		}
+	errors(spinner_tid, sleeper_tid);
+
+	atomic_store(&spin_stop, 1);
+	if (write(sleeper_pipe[1], "x", 1) != 1)
+		return 1;
+	pthread_join(spin, NULL);
+	pthread_join(sleep_thr, NULL);
+	printf("1..%d\n", ntest);
+	printf("# smoke: %d passed, %d failed\n", ntest - nfail, nfail);
+	return nfail ? 1 : 0;
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel differences, resolved once at build time (compat-probe.sh) or at
+ * load (wake_up_state). Named after the upstream symbols they stand in for.
+ */
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/tick.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "compat.h"
+
+static char *wake_method = "auto";
+module_param(wake_method, charp, 0444);
+MODULE_PARM_DESC(wake_method,
+		 "how to reach wake_up_state(): auto, kprobe or default_wake_function");
+
+typedef int (*twa_wake_up_state_t)(struct task_struct *p, unsigned int state);
+
+static twa_wake_up_state_t twa_wake_up_state_fn;
+static const char *twa_wake_desc = "unresolved";
+
+static const u8 twa_endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+/*
+ * On IBT kernels (CONFIG_X86_KERNEL_IBT) a kprobe on a function sits just
+ * past its ENDBR64, and an indirect call must land on the ENDBR64 itself or
+ * the CPU raises #CP. Boot-time sealing also overwrites ENDBR64 in functions
+ * whose address the kernel never takes. So on IBT kernels return the address
+ * that holds an ENDBR64 (@probe_addr or 4 bytes before it) and NULL if
+ * neither does; elsewhere the probe address is the entry. @before and @at
+ * are the 4 bytes before and at @probe_addr. QEMU's TCG does not enforce
+ * IBT, so this check is what stands between a wrong address and a #CP on
+ * real hardware: the KUnit suite tests it.
+ */
+const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
+				   const u8 at[4], bool ibt)
+{
+	if (!ibt)
+		return probe_addr;
+	if (!memcmp(at, twa_endbr64, sizeof(twa_endbr64)))
+		return probe_addr;
+	if (!memcmp(before, twa_endbr64, sizeof(twa_endbr64)))
+		return (const u8 *)probe_addr - 4;
+	return NULL;
+}
+EXPORT_SYMBOL_GPL(twa_compat_endbr_entry);
+
+#ifdef TWA_HAVE_EXPORT_REGISTER_KPROBE
+/* Find a symbol's address the way out-of-tree code can: arm a kprobe. */
+static int twa_kprobe_addr(const char *name, u8 **addr)
+{
+	struct kprobe kp = { .symbol_name = name };
+	int ret = register_kprobe(&kp);
+
+	if (ret < 0)
+		return ret;
+	*addr = (u8 *)kp.addr;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+static int twa_resolve_kprobe(void)
+{
+	u8 before[4], at[4], *addr;
+	const void *entry;
+	int ret;
+
+	ret = twa_kprobe_addr("wake_up_state", &addr);
+	if (ret) {
+		pr_warn("twa_noipi: kprobe lookup of wake_up_state failed: %d\n", ret);
+		return ret;
+	}
+	if (copy_from_kernel_nofault(before, addr - 4, sizeof(before)) ||
+	    copy_from_kernel_nofault(at, addr, sizeof(at)))
+		return -EFAULT;
+	entry = twa_compat_endbr_entry(addr, before, at,
+				       IS_ENABLED(CONFIG_X86_KERNEL_IBT));
+	if (!entry) {
+		pr_warn("twa_noipi: wake_up_state has no ENDBR64 (sealed?): an indirect call would fault under IBT\n");
+		return -ENOEXEC;
+	}
+	twa_wake_up_state_fn = (twa_wake_up_state_t)entry;
+	twa_wake_desc = entry == addr ? "kprobe" : "kprobe+endbr";
+	return 0;
+}
+#else
+static int twa_resolve_kprobe(void)
+{
+	pr_warn("twa_noipi: kernel does not export register_kprobe\n");
+	return -EOPNOTSUPP;
+}
+#endif
+
+/*
+ * default_wake_function() is exported everywhere and is exactly
+ * try_to_wake_up(curr->private, mode, wake_flags), as wake_up_state(p,
+ * state) is try_to_wake_up(p, state, 0): same semantics, a direct call.
+ */
+static int twa_wake_via_waitqueue(struct task_struct *task, unsigned int state)
+{
+	struct wait_queue_entry wq_entry = { .private = task };
+
+	return default_wake_function(&wq_entry, state, 0, NULL);
+}
+
+int twa_compat_wake_up_state(struct task_struct *task, unsigned int state)
+{
+	if (twa_wake_up_state_fn)
+		return twa_wake_up_state_fn(task, state);
+	return twa_wake_via_waitqueue(task, state);
+}
+
+const char *twa_compat_wake_method(void)
+{
+	return twa_wake_desc;
+}
+
+int twa_compat_init(void)
+{
+	int ret;
+
+	if (!strcmp(wake_method, "default_wake_function")) {
+		twa_wake_desc = "default_wake_function";
+		return 0;
+	}
+	if (strcmp(wake_method, "kprobe") && strcmp(wake_method, "auto")) {
+		pr_err("twa_noipi: wake_method=%s: expected auto, kprobe or default_wake_function\n",
+		       wake_method);
+		return -EINVAL;
+	}
+	ret = twa_resolve_kprobe();
+	if (!ret)
+		return 0;
+	if (!strcmp(wake_method, "kprobe")) {
+		pr_err("twa_noipi: cannot resolve wake_up_state safely (%d); refusing to load\n",
+		       ret);
+		return ret;
+	}
+	twa_wake_desc = "default_wake_function";
+	return 0;
+}
+
+void twa_compat_synchronize_rcu_tasks(void)
+{
+#ifdef TWA_HAVE_EXPORT_SYNCHRONIZE_RCU_TASKS
+	/*
+	 * An RCU-tasks grace period ends when every task has switched out
+	 * voluntarily or run in user space: past the last instruction of any
+	 * callback that already dropped its module reference.
+	 */
+	synchronize_rcu_tasks();
+#else
+	/*
+	 * Without CONFIG_PREEMPTION (see TWA_COMPAT_CAN_UNLOAD) nothing can
+	 * switch a callback out between its module_put() and its return, and
+	 * an RCU grace period needs every CPU to pass a context switch.
+	 */
+	synchronize_rcu();
+#endif
+}
+
+const char *twa_compat_unload_sync_name(void)
+{
+#ifdef TWA_HAVE_EXPORT_SYNCHRONIZE_RCU_TASKS
+	return "synchronize_rcu_tasks";
+#elif defined(TWA_COMPAT_CAN_UNLOAD)
+	return "synchronize_rcu";
+#else
+	return "none (rmmod refused)";
+#endif
+}
+
+void twa_compat_show_nohz_full(struct seq_file *m)
+{
+#if defined(CONFIG_NO_HZ_FULL) && defined(TWA_HAVE_EXPORT_TICK_NOHZ_FULL_MASK) && \
+	defined(TWA_HAVE_EXPORT_TICK_NOHZ_FULL_RUNNING)
+	if (tick_nohz_full_running)
+		seq_printf(m, "nohz_full %*pbl\n",
+			   cpumask_pr_args(tick_nohz_full_mask));
+	else
+		seq_puts(m, "nohz_full none\n");
+#elif defined(CONFIG_NO_HZ_FULL)
+	seq_puts(m, "nohz_full unknown\n");
+#else
+	seq_puts(m, "nohz_full unsupported\n");
+#endif
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Everything that differs between the kernels twa-noipi builds for lives
+ * behind this header. TWA_HAVE_* come from scripts/compat-probe.sh, which
+ * reads the target's headers and Module.symvers: Debian's 5.10 carries
+ * backports that a LINUX_VERSION_CODE test would get wrong.
+ */
+#ifndef _TWA_COMPAT_H
+#define _TWA_COMPAT_H
+
+#include <linux/sched.h>
+#include <linux/task_work.h>
+#include <linux/thread_info.h>
+
+struct seq_file;
+
+#ifndef TIF_NOTIFY_SIGNAL
+#error "kernel lacks TIF_NOTIFY_SIGNAL (5.11+, or a stable backport): nothing to backport onto"
+#endif
+#if !defined(TWA_HAVE_EXPORT_TASK_WORK_ADD) && !defined(TWA_NO_SYMVERS)
+#error "kernel does not export task_work_add()"
+#endif
+#if !defined(TWA_HAVE_EXPORT_KICK_PROCESS) && !defined(TWA_NO_SYMVERS)
+#error "kernel does not export kick_process()"
+#endif
+
+/*
+ * Stand-in for wake_up_state(), which no kernel exports. Resolved at load by
+ * twa_compat_init(); returns what wake_up_state() returns (1 if woken).
+ */
+int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
+
+/* Stand-in for the native TWA_SIGNAL_NO_IPI, absent before 5.19. */
+#ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
+#define TWA_COMPAT_NATIVE_SIGNAL_NO_IPI	true
+#define TWA_COMPAT_SIGNAL_NO_IPI	TWA_SIGNAL_NO_IPI
+#else
+#define TWA_COMPAT_NATIVE_SIGNAL_NO_IPI	false
+#define TWA_COMPAT_SIGNAL_NO_IPI	TWA_SIGNAL
+#endif
+
+/*
+ * Stand-in for synchronize_rcu_tasks(): returns once no task can still be
+ * executing a task_work callback that already dropped its module reference.
+ * TWA_COMPAT_CAN_UNLOAD is left undefined where the kernel offers no such
+ * guarantee (PREEMPTION without exported RCU-tasks): the module then has no
+ * exit function and the kernel refuses rmmod.
+ */
+#if defined(TWA_HAVE_EXPORT_SYNCHRONIZE_RCU_TASKS) || !defined(CONFIG_PREEMPTION)
+#define TWA_COMPAT_CAN_UNLOAD
+#endif
+void twa_compat_synchronize_rcu_tasks(void);
+const char *twa_compat_unload_sync_name(void);
+
+/* ENDBR64 check, exposed for tests: see compat.c. */
+const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
+				   const u8 at[4], bool ibt);
+
+int twa_compat_init(void);
+const char *twa_compat_wake_method(void);
+void twa_compat_show_nohz_full(struct seq_file *m);
+
+#endif /* _TWA_COMPAT_H */

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _TWA_INTERNAL_H
+#define _TWA_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/types.h>
+
+#include "../include/twa_noipi.h"
+
+/* Largest count one debugfs write may queue (bounds what it allocates). */
+#define TWA_MAX_COUNT		65536
+/* Largest number of items pending at once, over all writers. */
+#define TWA_MAX_OUTSTANDING	(4 * TWA_MAX_COUNT)
+
+enum twa_err {
+	TWA_ERR_ESRCH,
+	TWA_ERR_EINVAL,
+	TWA_ERR_EOPNOTSUPP,
+	TWA_ERR_ENOMEM,
+	TWA_ERR_EBUSY,
+	TWA_ERR_OTHER,
+	TWA_ERR_COUNT,
+};
+
+struct twa_stats {
+	atomic64_t queued;	/* accepted by task_work_add() */
+	atomic64_t run;		/* callbacks that ran */
+	atomic64_t failed[TWA_ERR_COUNT];
+	atomic64_t kicks;	/* kick_process() calls by the backport */
+	atomic64_t wakeups;	/* wake_up_state() wakes by the backport */
+	atomic64_t queue_ns;	/* time spent in twa_task_work_add() */
+	atomic64_t latency_ns;	/* queue-to-run, summed over run items */
+	atomic64_t marks;	/* "mark" commands */
+	atomic_t outstanding;	/* queued, not yet run; never reset */
+};
+
+extern struct twa_stats twa_stats;
+extern const char *const twa_mode_names[TWA_MODE_COUNT];
+extern const char *const twa_impl_names[TWA_IMPL_COUNT];
+extern const char *const twa_err_names[TWA_ERR_COUNT];
+
+int twa_queue(pid_t tid, enum twa_mode mode, enum twa_impl impl,
+	      unsigned int count);
+void twa_mark(void);
+int twa_reset(void);
+
+struct seq_file;
+void twa_stats_show(struct seq_file *m);
+void twa_items_show(struct seq_file *m);
+
+int twa_debugfs_init(void);
+void twa_debugfs_exit(void);
+
+#endif /* _TWA_INTERNAL_H */
