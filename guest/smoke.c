@@ -207,10 +207,16 @@ static void scenario(const char *target, int tid, const char *mode, const char *
 		}
 		ran = !ret && wait_run(i + 1, tid, hold ? 0 : -1);
 	}
+	/*
+	 * A spinner also enters the kernel for other task_work: since 6.4 the
+	 * tick queues an mm_cid scan (TWA_RESUME) about every 100 ms, which
+	 * runs our pending TWA_NONE items too. So a spinner must hold at least
+	 * half; a sleeper all but one.
+	 */
 	if (hold)
-		check(held >= ITEMS - 1,
-		      "%s %s/%s: items wait for the next kernel entry (%d of %d still pending after 30 ms, tolerance 1)",
-		      target, mode, impl, held, ITEMS);
+		check(held >= (sleeping ? ITEMS - 1 : ITEMS / 2),
+		      "%s %s/%s: items wait for the next kernel entry (%d of %d still pending after 30 ms; need %d)",
+		      target, mode, impl, held, ITEMS, sleeping ? ITEMS - 1 : ITEMS / 2);
 	kicks = stat_get("kicks");
 	wakeups = stat_get("wakeups");
 	check(!ret && ran, "%s %s/%s: %d items queued one at a time all ran (ret %d)",

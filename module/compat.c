@@ -23,6 +23,9 @@ typedef int (*twa_wake_up_state_t)(struct task_struct *p, unsigned int state);
 
 static twa_wake_up_state_t twa_wake_up_state_fn;
 static const char *twa_wake_desc = "unresolved";
+/* What the kprobe lookup found, for the features file. */
+static const char *twa_kprobe_result = "not tried";
+static u8 twa_kprobe_bytes[8];
 
 static const u8 twa_endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
@@ -72,20 +75,27 @@ static int twa_resolve_kprobe(void)
 
 	ret = twa_kprobe_addr("wake_up_state", &addr);
 	if (ret) {
+		twa_kprobe_result = "lookup-failed";
 		pr_warn("twa_noipi: kprobe lookup of wake_up_state failed: %d\n", ret);
 		return ret;
 	}
 	if (copy_from_kernel_nofault(before, addr - 4, sizeof(before)) ||
-	    copy_from_kernel_nofault(at, addr, sizeof(at)))
+	    copy_from_kernel_nofault(at, addr, sizeof(at))) {
+		twa_kprobe_result = "unreadable";
 		return -EFAULT;
+	}
+	memcpy(twa_kprobe_bytes, before, 4);
+	memcpy(twa_kprobe_bytes + 4, at, 4);
 	entry = twa_compat_endbr_entry(addr, before, at,
 				       IS_ENABLED(CONFIG_X86_KERNEL_IBT));
 	if (!entry) {
+		twa_kprobe_result = "no-endbr";
 		pr_warn("twa_noipi: wake_up_state has no ENDBR64 (sealed?): an indirect call would fault under IBT\n");
 		return -ENOEXEC;
 	}
 	twa_wake_up_state_fn = (twa_wake_up_state_t)entry;
-	twa_wake_desc = entry == addr ? "kprobe" : "kprobe+endbr";
+	twa_kprobe_result = entry == addr ? "ok" : "ok-endbr-4";
+	twa_wake_desc = "kprobe";
 	return 0;
 }
 #else
@@ -118,6 +128,13 @@ int twa_compat_wake_up_state(struct task_struct *task, unsigned int state)
 const char *twa_compat_wake_method(void)
 {
 	return twa_wake_desc;
+}
+
+void twa_compat_show_wake(struct seq_file *m)
+{
+	seq_printf(m, "wake_up_state %s\n", twa_wake_desc);
+	seq_printf(m, "wake_up_state_kprobe %s %8phN\n", twa_kprobe_result,
+		   twa_kprobe_bytes);
 }
 
 int twa_compat_init(void)

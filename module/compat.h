@@ -58,6 +58,7 @@ const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 
 int twa_compat_init(void);
 const char *twa_compat_wake_method(void);
+void twa_compat_show_wake(struct seq_file *m);
 void twa_compat_show_nohz_full(struct seq_file *m);
 
 #endif /* _TWA_COMPAT_H */

@@ -141,7 +141,7 @@ static int twa_features_open_show(struct seq_file *m, void *v)
 	seq_printf(m, "native_signal_no_ipi %s\n",
 		   TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? "yes" : "no");
 	seq_puts(m, "tif_notify_signal yes\n");
-	seq_printf(m, "wake_up_state %s\n", twa_compat_wake_method());
+	twa_compat_show_wake(m);
 	seq_printf(m, "ibt %s\n", IS_ENABLED(CONFIG_X86_KERNEL_IBT) ? "yes" : "no");
 	seq_printf(m, "preemption %s\n", IS_ENABLED(CONFIG_PREEMPTION) ? "yes" : "no");
 	seq_printf(m, "unload_sync %s\n", twa_compat_unload_sync_name());

@@ -54,7 +54,7 @@ console=$out/console.log
 result=$out/result.txt
 
 # Guest parameters ride on the kernel command line into init's environment.
-cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=4"
+cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5"
 cmdline+=" twa_tests=\"$tests\""
 [ -n "$args" ] && cmdline+=" twa_args=\"$args\""
 [ -n "$append" ] && cmdline+=" $append"
