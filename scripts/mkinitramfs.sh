@@ -10,7 +10,7 @@ usage() {
 Usage: scripts/mkinitramfs.sh SERIES
 
 Builds the module for SERIES (scripts/build-module.sh), the static guest
-programs (guest/*.c, and userspace-tests when built), and writes
+programs (guest/*.c, guest/*.sh, and userspace-tests when built), and writes
 $TWA_BUILD/SERIES/initrd.gz. Prints its path.
 USAGE
 }
@@ -42,6 +42,9 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,twa/bin}
 cp "$bb" "$root/bin/busybox"
 cp "$TWA_ROOT/guest/init" "$root/init"
 cp "$bin"/* "$root/twa/bin/"
+for sh in "$TWA_ROOT"/guest/*.sh; do
+	cp "$sh" "$root/twa/bin/$(basename "$sh" .sh)"
+done
 if [ -d "$TWA_BUILD/userspace-tests/guest" ]; then
 	cp "$TWA_BUILD"/userspace-tests/guest/* "$root/twa/bin/"
 fi

@@ -17,6 +17,7 @@ module, runs the guest tests, unloads, and checks the results.
   --append "..."    extra kernel command line (e.g. nohz_full=1)
   --name NAME       run name, for the output directory (default: tests)
   --timeout SEC     hard limit for the guest (default: 600)
+  --smp N           vCPUs (default: 2; the tests assume CPU 1 exists)
   --kvm             use KVM (only where nested KVM works; never default)
 
 Output: $TWA_BUILD/SERIES/runs/NAME/{console.log,result.txt}
@@ -25,7 +26,7 @@ worked and the kernel printed no WARN/BUG/oops.
 USAGE
 }
 
-tests=smoke args="" append="" name=tests timeout=600 accel="tcg,thread=multi"
+tests=smoke args="" append="" name=tests timeout=600 smp=2 accel="tcg,thread=multi"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
 	--kvm) accel=kvm; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
@@ -59,11 +61,11 @@ cmdline+=" twa_tests=\"$tests\""
 [ -n "$args" ] && cmdline+=" twa_args=\"$args\""
 [ -n "$append" ] && cmdline+=" $append"
 
-log "$s: booting $KRELEASE ($accel, 2 vCPUs) for: $tests"
+log "$s: booting $KRELEASE ($accel, $smp vCPUs) for: $tests"
 start=$(date +%s)
 rc=0
 timeout -s KILL "$timeout" qemu-system-x86_64 \
-	-accel "$accel" -cpu max -smp 2 -m 1G \
+	-accel "$accel" -cpu max -smp "$smp" -m 1G \
 	-kernel "$VMLINUZ" -initrd "$initrd" -append "$cmdline" \
 	-display none -monitor none -no-reboot \
 	-serial "file:$console" -serial "file:$result" </dev/null || rc=$?

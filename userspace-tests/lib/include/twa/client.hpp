@@ -1,0 +1,96 @@
+// Typed client for /sys/kernel/debug/twa_noipi/ (protocol: README.md).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace twa {
+
+enum class Mode { None, Resume, Signal, SignalNoIpi };
+enum class Impl { Auto, Native, Backport };
+
+std::string_view to_string(Mode m);
+std::string_view to_string(Impl i);
+std::optional<Mode> mode_from_string(std::string_view s);
+std::optional<Impl> impl_from_string(std::string_view s);
+
+// "key value" lines, as the stats and features files print them.
+using KeyValues = std::map<std::string, std::string>;
+KeyValues parse_key_values(std::string_view text);
+
+struct Stats {
+	KeyValues raw;
+	std::int64_t get(const std::string& key) const; // -1 if absent
+	std::int64_t queued() const { return get("queued"); }
+	std::int64_t run() const { return get("run"); }
+	std::int64_t outstanding() const { return get("outstanding"); }
+	std::int64_t failed() const { return get("failed"); }
+	std::int64_t kicks() const { return get("kicks"); }
+	std::int64_t wakeups() const { return get("wakeups"); }
+	std::int64_t queue_ns() const { return get("queue_ns"); }
+};
+Stats parse_stats(std::string_view text);
+
+struct Features {
+	KeyValues raw;
+	std::string release() const;
+	bool native_signal_no_ipi() const;
+	int hz() const;
+	// CPUs listed in "nohz_full" (a cpulist such as "1" or "1-3"); empty if
+	// none, unsupported or unknown.
+	std::vector<int> nohz_full() const;
+};
+Features parse_features(std::string_view text);
+
+struct ItemRecord {
+	std::uint64_t seq = 0;
+	pid_t tid = 0;
+	Mode mode = Mode::None;
+	Impl impl = Impl::Auto;
+	int cpu = 0;
+	std::uint64_t latency_ns = 0;
+	bool after_mark = false;
+	bool exiting = false;
+};
+// Throws std::runtime_error on a malformed line.
+std::vector<ItemRecord> parse_items(std::string_view text);
+
+class Client {
+public:
+	static constexpr const char* kDefaultDir = "/sys/kernel/debug/twa_noipi";
+	explicit Client(std::string dir = kDefaultDir);
+
+	// Each returns 0 or an errno value (EINVAL, ESRCH, EOPNOTSUPP, ...).
+	int command(std::string_view line) const;
+	int queue(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1) const;
+	int mark() const { return command("mark"); }
+	int reset() const { return command("reset"); }
+
+	Stats stats() const;
+	Features features() const;
+	std::vector<ItemRecord> items() const;
+
+	// Poll until stats().run() >= @runs; calls @poke (if any) between polls.
+	// False on timeout.
+	bool wait_run(std::int64_t runs, std::chrono::milliseconds timeout,
+		      const std::function<void()>& poke = {}) const;
+
+	const std::string& dir() const { return dir_; }
+
+private:
+	std::string read_file(const std::string& name) const;
+	std::string dir_;
+};
+
+// A "cpulist" such as "0-2,5" as numbers; throws on malformed input.
+std::vector<int> parse_cpulist(std::string_view s);
+
+} // namespace twa

@@ -1,0 +1,69 @@
+// CPU pinning and the two kinds of target task the tests queue work to.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <thread>
+
+namespace twa {
+
+// Pin the calling thread to @cpu. Returns 0 or an errno value.
+int pin_to_cpu(int cpu);
+int current_cpu();
+int online_cpus();
+pid_t gettid_now();
+
+// A thread pinned to a CPU that spins in user space and makes no syscalls,
+// except when asked to make exactly one (to give pending task_work its
+// "next kernel entry" on demand).
+class Spinner {
+public:
+	// @syscall is what "make a syscall" does (default: getppid()).
+	explicit Spinner(int cpu, std::function<void()> syscall = {});
+	~Spinner();
+	Spinner(const Spinner&) = delete;
+	Spinner& operator=(const Spinner&) = delete;
+
+	pid_t tid() const { return tid_.load(); }
+	int cpu() const { return cpu_; }
+	int pin_error() const { return pin_err_.load(); }
+	// Ask for one syscall and wait until it was made.
+	void make_syscall();
+	std::uint64_t syscalls() const { return done_.load(); }
+	void stop();
+
+private:
+	void run();
+	int cpu_;
+	std::function<void()> syscall_;
+	std::atomic<pid_t> tid_{0};
+	std::atomic<int> pin_err_{0};
+	std::atomic<bool> stop_{false};
+	std::atomic<std::uint64_t> requested_{0}, done_{0};
+	std::thread thread_;
+};
+
+// A thread pinned to a CPU, asleep in read() on a pipe (TASK_INTERRUPTIBLE).
+// Notifications restart the read; stop() writes to the pipe to end it.
+class Sleeper {
+public:
+	explicit Sleeper(int cpu);
+	~Sleeper();
+	Sleeper(const Sleeper&) = delete;
+	Sleeper& operator=(const Sleeper&) = delete;
+
+	pid_t tid() const { return tid_.load(); }
+	void stop();
+
+private:
+	void run();
+	int cpu_;
+	int pipe_[2] = {-1, -1};
+	std::atomic<pid_t> tid_{0};
+	std::thread thread_;
+};
+
+} // namespace twa

@@ -1,0 +1,231 @@
+#include "twa/client.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace twa {
+namespace {
+
+constexpr std::array<std::string_view, 4> kModes = {"none", "resume", "signal",
+						    "signal_no_ipi"};
+constexpr std::array<std::string_view, 3> kImpls = {"auto", "native", "backport"};
+
+template <typename T>
+bool parse_num(std::string_view s, T& v)
+{
+	auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+	return !s.empty() && ec == std::errc{} && p == s.data() + s.size();
+}
+
+std::vector<std::string_view> split_ws(std::string_view line)
+{
+	std::vector<std::string_view> out;
+	std::size_t i = 0;
+	while (i < line.size()) {
+		while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+			i++;
+		auto j = i;
+		while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r')
+			j++;
+		if (j > i)
+			out.push_back(line.substr(i, j - i));
+		i = j;
+	}
+	return out;
+}
+
+template <typename F>
+void for_each_line(std::string_view text, F f)
+{
+	while (!text.empty()) {
+		auto nl = text.find('\n');
+		f(text.substr(0, nl));
+		if (nl == std::string_view::npos)
+			break;
+		text.remove_prefix(nl + 1);
+	}
+}
+
+} // namespace
+
+std::string_view to_string(Mode m) { return kModes.at(static_cast<std::size_t>(m)); }
+std::string_view to_string(Impl i) { return kImpls.at(static_cast<std::size_t>(i)); }
+
+std::optional<Mode> mode_from_string(std::string_view s)
+{
+	for (std::size_t i = 0; i < kModes.size(); i++)
+		if (kModes[i] == s)
+			return static_cast<Mode>(i);
+	return std::nullopt;
+}
+
+std::optional<Impl> impl_from_string(std::string_view s)
+{
+	for (std::size_t i = 0; i < kImpls.size(); i++)
+		if (kImpls[i] == s)
+			return static_cast<Impl>(i);
+	return std::nullopt;
+}
+
+KeyValues parse_key_values(std::string_view text)
+{
+	KeyValues kv;
+	for_each_line(text, [&](std::string_view line) {
+		auto w = split_ws(line);
+		if (w.empty() || w[0].front() == '#')
+			return;
+		std::string value;
+		for (std::size_t i = 1; i < w.size(); i++)
+			value += (i > 1 ? " " : "") + std::string(w[i]);
+		kv[std::string(w[0])] = value;
+	});
+	return kv;
+}
+
+std::int64_t Stats::get(const std::string& key) const
+{
+	auto it = raw.find(key);
+	std::int64_t v;
+	if (it == raw.end() || !parse_num(std::string_view(it->second), v))
+		return -1;
+	return v;
+}
+
+Stats parse_stats(std::string_view text) { return Stats{parse_key_values(text)}; }
+Features parse_features(std::string_view text) { return Features{parse_key_values(text)}; }
+
+std::string Features::release() const
+{
+	auto it = raw.find("release");
+	return it == raw.end() ? "" : it->second;
+}
+
+bool Features::native_signal_no_ipi() const
+{
+	auto it = raw.find("native_signal_no_ipi");
+	return it != raw.end() && it->second == "yes";
+}
+
+int Features::hz() const
+{
+	auto it = raw.find("hz");
+	int v = 0;
+	return it != raw.end() && parse_num(std::string_view(it->second), v) ? v : 0;
+}
+
+std::vector<int> Features::nohz_full() const
+{
+	auto it = raw.find("nohz_full");
+	if (it == raw.end() || it->second == "none" || it->second == "unsupported" ||
+	    it->second == "unknown" || it->second.empty())
+		return {};
+	return parse_cpulist(it->second);
+}
+
+std::vector<int> parse_cpulist(std::string_view s)
+{
+	std::vector<int> cpus;
+	if (s.empty())
+		return cpus;
+	for (;;) {
+		auto comma = s.find(',');
+		auto part = s.substr(0, comma);
+		auto dash = part.find('-');
+		int a, b;
+		if (!parse_num(part.substr(0, dash), a))
+			throw std::runtime_error("bad cpulist part '" + std::string(part) + "'");
+		b = a;
+		if (dash != std::string_view::npos && !parse_num(part.substr(dash + 1), b))
+			throw std::runtime_error("bad cpulist part '" + std::string(part) + "'");
+		if (b < a)
+			throw std::runtime_error("bad cpulist range '" + std::string(part) + "'");
+		for (int c = a; c <= b; c++)
+			cpus.push_back(c);
+		if (comma == std::string_view::npos)
+			return cpus;
+		s.remove_prefix(comma + 1); // "1," leaves an empty part: rejected above
+	}
+}
+
+std::vector<ItemRecord> parse_items(std::string_view text)
+{
+	std::vector<ItemRecord> items;
+	for_each_line(text, [&](std::string_view line) {
+		auto w = split_ws(line);
+		if (w.empty() || w[0].front() == '#')
+			return;
+		ItemRecord r;
+		auto mode = w.size() == 8 ? mode_from_string(w[2]) : std::nullopt;
+		auto impl = w.size() == 8 ? impl_from_string(w[3]) : std::nullopt;
+		int exiting = 0;
+		if (!mode || !impl || !parse_num(w[0], r.seq) || !parse_num(w[1], r.tid) ||
+		    !parse_num(w[4], r.cpu) || !parse_num(w[5], r.latency_ns) ||
+		    (w[6] != "before" && w[6] != "after") || !parse_num(w[7], exiting))
+			throw std::runtime_error("items: malformed line '" + std::string(line) + "'");
+		r.mode = *mode;
+		r.impl = *impl;
+		r.after_mark = w[6] == "after";
+		r.exiting = exiting != 0;
+		items.push_back(r);
+	});
+	return items;
+}
+
+Client::Client(std::string dir) : dir_(std::move(dir)) {}
+
+int Client::command(std::string_view line) const
+{
+	int fd = ::open((dir_ + "/control").c_str(), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	ssize_t n = ::write(fd, line.data(), line.size());
+	int err = n < 0 ? errno : 0;
+	::close(fd);
+	return err;
+}
+
+int Client::queue(pid_t tid, Mode mode, Impl impl, unsigned count) const
+{
+	std::ostringstream cmd;
+	cmd << "queue tid=" << tid << " mode=" << to_string(mode) << " impl=" << to_string(impl);
+	if (count != 1)
+		cmd << " count=" << count;
+	return command(cmd.str());
+}
+
+std::string Client::read_file(const std::string& name) const
+{
+	std::ifstream in(dir_ + "/" + name);
+	if (!in)
+		throw std::runtime_error("cannot read " + dir_ + "/" + name);
+	std::stringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
+}
+
+Stats Client::stats() const { return parse_stats(read_file("stats")); }
+Features Client::features() const { return parse_features(read_file("features")); }
+std::vector<ItemRecord> Client::items() const { return parse_items(read_file("items")); }
+
+bool Client::wait_run(std::int64_t runs, std::chrono::milliseconds timeout,
+		      const std::function<void()>& poke) const
+{
+	auto end = std::chrono::steady_clock::now() + timeout;
+	while (std::chrono::steady_clock::now() < end) {
+		if (stats().run() >= runs)
+			return true;
+		if (poke)
+			poke();
+	}
+	return stats().run() >= runs;
+}
+
+} // namespace twa

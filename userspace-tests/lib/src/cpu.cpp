@@ -1,0 +1,101 @@
+#include "twa/cpu.hpp"
+
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace twa {
+
+int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? errno : 0;
+}
+
+int current_cpu() { return sched_getcpu(); }
+
+int online_cpus() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
+
+pid_t gettid_now() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+Spinner::Spinner(int cpu, std::function<void()> syscall)
+    : cpu_(cpu), syscall_(std::move(syscall)), thread_([this] { run(); })
+{
+	while (!tid_.load())
+		std::this_thread::yield();
+}
+
+Spinner::~Spinner() { stop(); }
+
+void Spinner::run()
+{
+	pin_err_ = pin_to_cpu(cpu_);
+	tid_ = gettid_now();
+	// No syscalls from here on unless asked: the loop only reads memory.
+	while (!stop_.load(std::memory_order_relaxed)) {
+		auto req = requested_.load(std::memory_order_acquire);
+		if (req != done_.load(std::memory_order_relaxed)) {
+			if (syscall_)
+				syscall_();
+			else
+				(void)getppid();
+			done_.store(req, std::memory_order_release);
+		}
+	}
+}
+
+void Spinner::make_syscall()
+{
+	auto want = requested_.fetch_add(1) + 1;
+	while (done_.load(std::memory_order_acquire) < want && thread_.joinable())
+		;
+}
+
+void Spinner::stop()
+{
+	stop_ = true;
+	if (thread_.joinable())
+		thread_.join();
+}
+
+Sleeper::Sleeper(int cpu) : cpu_(cpu)
+{
+	if (pipe(pipe_))
+		throw std::runtime_error("pipe failed");
+	thread_ = std::thread([this] { run(); });
+	while (!tid_.load())
+		std::this_thread::yield();
+}
+
+Sleeper::~Sleeper()
+{
+	stop();
+	for (int fd : pipe_)
+		if (fd >= 0)
+			close(fd);
+}
+
+void Sleeper::run()
+{
+	char c;
+	pin_to_cpu(cpu_);
+	tid_ = gettid_now();
+	while (read(pipe_[0], &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+void Sleeper::stop()
+{
+	if (!thread_.joinable())
+		return;
+	if (write(pipe_[1], "x", 1) != 1)
+		throw std::runtime_error("sleeper: cannot wake");
+	thread_.join();
+}
+
+} // namespace twa

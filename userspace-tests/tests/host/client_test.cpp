@@ -1,0 +1,147 @@
+#include "twa/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace twa;
+
+namespace {
+std::string debugfs(const std::string& kernel)
+{
+	return std::string(TWA_FIXTURES) + "/debugfs/" + kernel;
+}
+} // namespace
+
+class Captured : public ::testing::TestWithParam<std::string> {};
+
+// features/stats/items captured from the module in Debian guests.
+TEST_P(Captured, ParsesEveryFile)
+{
+	Client c(debugfs(GetParam()));
+	auto f = c.features();
+	EXPECT_NE(f.release().find(GetParam()), std::string::npos);
+	EXPECT_EQ(f.native_signal_no_ipi(), GetParam() != "5.10");
+	EXPECT_EQ(f.hz(), 250);
+	EXPECT_TRUE(f.nohz_full().empty());
+	auto s = c.stats();
+	EXPECT_EQ(s.queued(), 4);
+	EXPECT_EQ(s.run(), 4);
+	EXPECT_EQ(s.outstanding(), 0);
+	EXPECT_EQ(s.failed(), 0);
+	EXPECT_EQ(s.get("marks"), 1);
+	EXPECT_EQ(s.get("no_such_key"), -1);
+	auto items = c.items();
+	ASSERT_EQ(items.size(), 4u);
+	EXPECT_EQ(items.back().mode, Mode::SignalNoIpi);
+	EXPECT_EQ(items.back().impl, Impl::Backport);
+	for (const auto& it : items) {
+		EXPECT_GT(it.tid, 0);
+		EXPECT_FALSE(it.after_mark);
+		EXPECT_FALSE(it.exiting);
+	}
+}
+
+INSTANTIATE_TEST_SUITE_P(Debian, Captured, ::testing::Values("5.10", "6.1", "6.12"));
+
+TEST(Client, IbtKernelFellBackFromSealedEndbr)
+{
+	auto f = Client(debugfs("6.12")).features();
+	EXPECT_EQ(f.raw.at("ibt"), "yes");
+	EXPECT_EQ(f.raw.at("wake_up_state"), "default_wake_function");
+	EXPECT_EQ(f.raw.at("wake_up_state_kprobe").substr(0, 8), "no-endbr");
+}
+
+TEST(Client, ModeAndImplNamesRoundTrip)
+{
+	for (auto m : {Mode::None, Mode::Resume, Mode::Signal, Mode::SignalNoIpi})
+		EXPECT_EQ(mode_from_string(to_string(m)), m);
+	for (auto i : {Impl::Auto, Impl::Native, Impl::Backport})
+		EXPECT_EQ(impl_from_string(to_string(i)), i);
+	EXPECT_FALSE(mode_from_string("signal_noipi"));
+	EXPECT_FALSE(impl_from_string(""));
+}
+
+TEST(Client, Cpulist)
+{
+	EXPECT_EQ(parse_cpulist("1"), (std::vector<int>{1}));
+	EXPECT_EQ(parse_cpulist("0-2,5"), (std::vector<int>{0, 1, 2, 5}));
+	EXPECT_THROW(parse_cpulist("3-1"), std::runtime_error);
+	EXPECT_THROW(parse_cpulist("a"), std::runtime_error);
+	EXPECT_THROW(parse_cpulist("1,"), std::runtime_error);
+	Features f{parse_key_values("nohz_full 1-3\n")};
+	EXPECT_EQ(f.nohz_full(), (std::vector<int>{1, 2, 3}));
+	EXPECT_TRUE(Features{parse_key_values("nohz_full unsupported\n")}.nohz_full().empty());
+}
+
+TEST(Client, KeyValuesSkipCommentsAndBlankLines)
+{
+	auto kv = parse_key_values("# comment\n\nqueued 3\r\nwake_up_state_kprobe ok 1f44\n");
+	EXPECT_EQ(kv.size(), 2u);
+	EXPECT_EQ(kv["queued"], "3");
+	EXPECT_EQ(kv["wake_up_state_kprobe"], "ok 1f44");
+	EXPECT_EQ(parse_stats("queued x\n").queued(), -1);
+}
+
+TEST(Client, MalformedItemsThrow)
+{
+	EXPECT_THROW(parse_items("1 2 signal auto 1 5 before\n"), std::runtime_error);
+	EXPECT_THROW(parse_items("1 2 sig auto 1 5 before 0\n"), std::runtime_error);
+	EXPECT_THROW(parse_items("1 2 signal auto 1 5 during 0\n"), std::runtime_error);
+	EXPECT_THROW(parse_items("x 2 signal auto 1 5 after 0\n"), std::runtime_error);
+	auto ok = parse_items("# header\n7 9 resume native 0 42 after 1\n");
+	ASSERT_EQ(ok.size(), 1u);
+	EXPECT_TRUE(ok[0].after_mark);
+	EXPECT_TRUE(ok[0].exiting);
+	EXPECT_EQ(ok[0].latency_ns, 42u);
+}
+
+class ClientDir : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		char tmpl[] = "/tmp/twa-client-XXXXXX";
+		ASSERT_NE(mkdtemp(tmpl), nullptr);
+		dir = tmpl;
+		std::ofstream(dir / "control").flush();
+		std::ofstream(dir / "stats") << "run 5\n";
+	}
+	void TearDown() override { fs::remove_all(dir); }
+	fs::path dir;
+};
+
+TEST_F(ClientDir, WritesOneCommandPerWrite)
+{
+	Client c(dir);
+	EXPECT_EQ(c.queue(42, Mode::SignalNoIpi, Impl::Backport, 3), 0);
+	std::ifstream in(dir / "control");
+	std::string line;
+	std::getline(in, line);
+	EXPECT_EQ(line, "queue tid=42 mode=signal_no_ipi impl=backport count=3");
+}
+
+TEST_F(ClientDir, ErrorsAreErrnoValues)
+{
+	EXPECT_EQ(Client(dir / "missing").mark(), ENOENT);
+	EXPECT_THROW(Client(dir / "missing").stats(), std::runtime_error);
+	fs::permissions(dir / "control", fs::perms::none);
+	if (geteuid() != 0) { // root ignores file modes
+		EXPECT_EQ(Client(dir).reset(), EACCES);
+	}
+}
+
+TEST_F(ClientDir, WaitRunSeesCountOrTimesOut)
+{
+	Client c(dir);
+	EXPECT_TRUE(c.wait_run(5, std::chrono::milliseconds(10)));
+	int pokes = 0;
+	EXPECT_FALSE(c.wait_run(6, std::chrono::milliseconds(20), [&] { pokes++; }));
+	EXPECT_GT(pokes, 0);
+}

@@ -1,0 +1,49 @@
+#include "twa/cpu.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+using namespace twa;
+
+TEST(Cpu, PinsToEachOnlineCpu)
+{
+	for (int cpu = 0; cpu < online_cpus(); cpu++) {
+		ASSERT_EQ(pin_to_cpu(cpu), 0);
+		EXPECT_EQ(current_cpu(), cpu);
+	}
+	EXPECT_EQ(pin_to_cpu(0), 0);
+}
+
+TEST(Cpu, RejectsImpossibleCpu) { EXPECT_EQ(pin_to_cpu(1000), EINVAL); }
+
+TEST(Spinner, RunsOnItsCpuAndSyscallsOnlyWhenAsked)
+{
+	int cpu = online_cpus() - 1;
+	Spinner s(cpu);
+	EXPECT_EQ(s.pin_error(), 0);
+	EXPECT_NE(s.tid(), gettid_now());
+	EXPECT_EQ(s.syscalls(), 0u);
+	s.make_syscall();
+	s.make_syscall();
+	EXPECT_EQ(s.syscalls(), 2u);
+	s.stop();
+}
+
+TEST(Spinner, CustomSyscallRuns)
+{
+	int calls = 0;
+	Spinner s(0, [&] { calls++; });
+	s.make_syscall();
+	s.stop();
+	EXPECT_EQ(calls, 1);
+}
+
+TEST(Sleeper, StartsAndStops)
+{
+	Sleeper s(0);
+	EXPECT_GT(s.tid(), 0);
+	EXPECT_NE(s.tid(), gettid_now());
+	s.stop();
+	s.stop(); // idempotent
+}
