@@ -45,6 +45,7 @@ cp "$bin"/* "$root/twa/bin/"
 for sh in "$TWA_ROOT"/guest/*.sh; do
 	cp "$sh" "$root/twa/bin/$(basename "$sh" .sh)"
 done
+"$TWA_ROOT/scripts/build-userspace.sh" >&2
 if [ -d "$TWA_BUILD/userspace-tests/guest" ]; then
 	cp "$TWA_BUILD"/userspace-tests/guest/* "$root/twa/bin/"
 fi

@@ -89,6 +89,12 @@ if grep -qE 'WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic' "$co
 	fail "kernel printed a WARN/BUG/oops/panic"
 fi
 for t in $tests; do
+	# GoogleTest XML travels on the result port; keep it as a file.
+	sed -n "/^xml $t begin\$/,/^xml $t end\$/p" "$result" | sed '1d;$d' >"$out/$t.xml"
+	[ -s "$out/$t.xml" ] || rm -f "$out/$t.xml"
+	verdict=$(sed -n "/^test $t begin\$/,/^test $t rc=/p" "$result" |
+		grep -E '^# smoke:|^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test' | paste -sd' ' -)
+	log "$s: $t: ${verdict:-no summary}"
 	grep -q "^test $t rc=0$" "$result" || fail "guest test $t failed"
 done
 grep -q '^rmmod ok$' "$result" || fail "rmmod failed"

@@ -10,8 +10,9 @@ usage() {
 Usage: scripts/test.sh [SERIES...]   (make test)
 
 Installs missing host packages (as root), then runs: shellcheck on the
-scripts, checkpatch on the kernel C, and for each SERIES (default:
-$TWA_SERIES_ALL) the guest smoke test under QEMU.
+scripts, checkpatch on the kernel C, the C++ host unit tests (ctest), and
+for each SERIES (default: $TWA_SERIES_ALL) the guest smoke test and the
+GoogleTest IPI suite under QEMU, plus a nohz_full=1 boot on 6.1 and 6.12.
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
 USAGE
 }
@@ -37,10 +38,19 @@ step() {
 	fi
 }
 
-step shellcheck shellcheck -x "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run"
+step shellcheck shellcheck -x "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh \
+	"$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run"
 step checkpatch "$TWA_ROOT/scripts/checkpatch.sh"
+step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
 for s in "${series[@]}"; do
-	step "guest $s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests "$s"
+	step "guest $s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests \
+		--tests "smoke twa-ipi-tests" "$s"
+	# NO_HZ_FULL exists on 6.1 and 6.12 only.
+	if [ "$s" != 5.10 ]; then
+		step "guest $s nohz_full=1" "$TWA_ROOT/scripts/qemu-run.sh" --name nohz \
+			--append nohz_full=1 --tests twa-ipi-tests \
+			--args "--gtest_filter=Ipi.NohzFull*" "$s"
+	fi
 done
 
 echo

@@ -83,8 +83,11 @@ KeyValues parse_key_values(std::string_view text)
 		if (w.empty() || w[0].front() == '#')
 			return;
 		std::string value;
-		for (std::size_t i = 1; i < w.size(); i++)
-			value += (i > 1 ? " " : "") + std::string(w[i]);
+		for (std::size_t i = 1; i < w.size(); i++) {
+			if (i > 1)
+				value += ' ';
+			value.append(w[i]);
+		}
 		kv[std::string(w[0])] = value;
 	});
 	return kv;

@@ -1,0 +1,56 @@
+// Helpers for the in-guest tests: queue items one at a time and count the
+// IPIs the target CPU received meanwhile.
+#pragma once
+
+#include "twa/client.hpp"
+#include "twa/interrupts.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace twa::guest {
+
+constexpr int kTargetCpu = 1;
+constexpr int kQueueCpu = 0;
+
+struct Sample {
+	int items = 0;
+	std::int64_t ran = 0;
+	std::uint64_t res = 0; // RES on the target CPU
+	std::uint64_t cal = 0; // CAL on the target CPU
+	std::int64_t kicks = 0;
+	std::int64_t wakeups = 0;
+	std::int64_t queue_ns = 0;
+	int held = 0; // items still pending after the hold check, if any
+	std::vector<std::uint64_t> latencies_ns;
+	std::vector<bool> after_mark;
+
+	std::uint64_t ipis() const { return res + cal; }
+	double per_item(double v) const { return items ? v / items : 0; }
+	std::uint64_t latency_pct(double p) const;
+};
+
+struct RunOptions {
+	// Called while waiting for an item, e.g. to make the target syscall.
+	std::function<void()> poke;
+	// If > 0: after queueing, wait this long and count the item as held if
+	// it has not run yet; then call poke() once.
+	std::chrono::milliseconds hold{0};
+	std::chrono::milliseconds timeout{3000};
+};
+
+// Reset the module's counters, then queue @n items to @tid one at a time,
+// each after the previous one ran, and measure.
+Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n,
+		 const RunOptions& opt = {});
+
+// One parseable line per measurement ("# ipi key=value ..."), for the note
+// and the benchmark, and the same figures as GoogleTest properties.
+void report(const std::string& target, Mode mode, Impl impl, const Sample& s);
+
+int env_int(const char* name, int def);
+
+} // namespace twa::guest
