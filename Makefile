@@ -2,12 +2,13 @@
 #   make                     build the module for KDIR (default: running kernel)
 #   make run [KERNEL=6.1]    boot a Debian kernel in QEMU, load, report
 #   make test                every test on every kernel
+#   make kunit               KUnit suites on kernels built from Debian sources
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= 6.1
 
-.PHONY: all modules clean run test help
+.PHONY: all modules clean run test kunit help
 
 all: modules
 
@@ -20,8 +21,11 @@ run:
 test:
 	scripts/test.sh
 
+kunit:
+	scripts/kunit.sh
+
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

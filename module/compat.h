@@ -30,6 +30,13 @@ struct seq_file;
  */
 int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
 
+/* task_struct::state became __state in 5.14. */
+#ifdef TWA_HAVE_TASK___STATE
+#define twa_task_state(p)	READ_ONCE((p)->__state)
+#else
+#define twa_task_state(p)	READ_ONCE((p)->state)
+#endif
+
 /* Stand-in for the native TWA_SIGNAL_NO_IPI, absent before 5.19. */
 #ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
 #define TWA_COMPAT_NATIVE_SIGNAL_NO_IPI	true

@@ -3,7 +3,11 @@
 #define _TWA_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/export.h>
 #include <linux/types.h>
+
+struct callback_head;
+struct task_struct;
 
 #include "../include/twa_noipi.h"
 
@@ -11,6 +15,13 @@
 #define TWA_MAX_COUNT		65536
 /* Largest number of items pending at once, over all writers. */
 #define TWA_MAX_OUTSTANDING	(4 * TWA_MAX_COUNT)
+
+/* Stand-in for EXPORT_SYMBOL_IF_KUNIT() (6.2+): exports for the suites only. */
+#if IS_ENABLED(CONFIG_KUNIT)
+#define EXPORT_SYMBOL_IF_TWA_KUNIT(sym)	EXPORT_SYMBOL_GPL(sym)
+#else
+#define EXPORT_SYMBOL_IF_TWA_KUNIT(sym)
+#endif
 
 enum twa_err {
 	TWA_ERR_ESRCH,
@@ -38,6 +49,9 @@ extern struct twa_stats twa_stats;
 extern const char *const twa_mode_names[TWA_MODE_COUNT];
 extern const char *const twa_impl_names[TWA_IMPL_COUNT];
 extern const char *const twa_err_names[TWA_ERR_COUNT];
+
+int __twa_task_work_add(struct task_struct *task, struct callback_head *work,
+			enum twa_mode mode, enum twa_impl impl);
 
 int twa_queue(pid_t tid, enum twa_mode mode, enum twa_impl impl,
 	      unsigned int count);

@@ -16,6 +16,7 @@
 #include "internal.h"
 
 struct twa_stats twa_stats;
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_stats);
 
 const char *const twa_mode_names[TWA_MODE_COUNT] = {
 	"none", "resume", "signal", "signal_no_ipi",
@@ -24,6 +25,7 @@ const char *const twa_mode_names[TWA_MODE_COUNT] = {
 const char *const twa_impl_names[TWA_IMPL_COUNT] = {
 	"auto", "native", "backport",
 };
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_impl_names);
 
 const char *const twa_err_names[TWA_ERR_COUNT] = {
 	"esrch", "einval", "eopnotsupp", "enomem", "ebusy", "other",

@@ -76,18 +76,18 @@ static void twa_backport_notify(struct task_struct *task, enum twa_mode mode)
 	}
 }
 
-int twa_task_work_add(struct task_struct *task, struct callback_head *work,
-		      enum twa_mode mode, enum twa_impl impl)
+/*
+ * The queueing and notification alone, for any task. Exported on KUnit
+ * kernels only, so the suites can watch it act on kernel threads, which
+ * twa_task_work_add() refuses.
+ */
+int __twa_task_work_add(struct task_struct *task, struct callback_head *work,
+			enum twa_mode mode, enum twa_impl impl)
 {
 	int ret;
 
 	if (mode >= TWA_MODE_COUNT || impl >= TWA_IMPL_COUNT)
 		return -EINVAL;
-	/* A kernel thread never returns to user mode: its work would not run. */
-	if (task->flags & PF_KTHREAD)
-		return -EINVAL;
-	if (task->flags & PF_EXITING)
-		return -ESRCH;
 	if (impl == TWA_IMPL_AUTO)
 		impl = twa_native_has_mode(mode) ? TWA_IMPL_NATIVE : TWA_IMPL_BACKPORT;
 	if (impl == TWA_IMPL_NATIVE) {
@@ -105,5 +105,17 @@ int twa_task_work_add(struct task_struct *task, struct callback_head *work,
 		return ret;
 	twa_backport_notify(task, mode);
 	return 0;
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(__twa_task_work_add);
+
+int twa_task_work_add(struct task_struct *task, struct callback_head *work,
+		      enum twa_mode mode, enum twa_impl impl)
+{
+	if (task->flags & PF_EXITING)
+		return -ESRCH;
+	/* A kernel thread never returns to user mode: its work would not run. */
+	if (task->flags & PF_KTHREAD)
+		return -EINVAL;
+	return __twa_task_work_add(task, work, mode, impl);
 }
 EXPORT_SYMBOL_GPL(twa_task_work_add);

@@ -9,8 +9,10 @@ usage() {
 	cat <<USAGE
 Usage: scripts/build-module.sh SERIES
 
-Builds the module for the cached kernel of SERIES ($TWA_SERIES_ALL),
-fetching it first if needed. Output: $TWA_BUILD/SERIES/mod/*.ko
+Builds the module (and, on KUnit kernels, the KUnit suites) for kernel
+SERIES ($TWA_SERIES_ALL, kunit-5.10, kunit-6.1, debug-5.10, debug-6.1),
+fetching or building the kernel first if needed.
+Output: $TWA_BUILD/SERIES/mod/*.ko
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
@@ -18,7 +20,7 @@ s=$1
 series_check "$s"
 need_cmds make:make gcc:gcc
 
-kdir=$("$TWA_ROOT/scripts/fetch-kernel.sh" "$s")
+kdir=$(kernel_dir "$s")
 # shellcheck disable=SC1091
 . "$kdir/kernel.env"
 out=$TWA_BUILD/$s/mod

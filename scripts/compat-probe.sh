@@ -20,6 +20,8 @@ flags=()
 # TWA_SIGNAL_NO_IPI is an enum member, invisible to #ifdef.
 grep -qw TWA_SIGNAL_NO_IPI "$src/include/linux/task_work.h" 2>/dev/null &&
 	flags+=(-DTWA_HAVE_TWA_SIGNAL_NO_IPI)
+grep -qE '^[[:space:]]+unsigned int[[:space:]]+__state;' "$src/include/linux/sched.h" 2>/dev/null &&
+	flags+=(-DTWA_HAVE_TASK___STATE)
 grep -qw __set_notify_signal "$src/include/linux/sched/signal.h" 2>/dev/null &&
 	flags+=(-DTWA_HAVE___SET_NOTIFY_SIGNAL)
 

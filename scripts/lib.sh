@@ -24,16 +24,26 @@ need_cmds() {
 	die "run 'sudo scripts/install-deps.sh' (or apt-get install the packages above)"
 }
 
+# A kernel is a Debian series (5.10, 6.1, 6.12) or one we build from
+# Debian's sources: kunit-5.10, kunit-6.1, debug-5.10, debug-6.1.
 series_check() {
 	case "$1" in
 	5.10 | 6.1 | 6.12) ;;
-	*) die "unknown kernel series '$1' (known: $TWA_SERIES_ALL)" ;;
+	kunit-5.10 | kunit-6.1 | debug-5.10 | debug-6.1) ;;
+	*) die "unknown kernel '$1' (known: $TWA_SERIES_ALL, kunit-5.10, kunit-6.1, debug-5.10, debug-6.1)" ;;
 	esac
 }
 
-# The directory fetch-kernel.sh fills for a series; "current" points at
-# the newest ABI that was resolved.
-kernel_dir() { echo "$TWA_CACHE/kernels/$1/current"; }
+# Print the directory holding the kernel's kernel.env, fetching or
+# building the kernel first if needed (progress goes to stderr).
+kernel_dir() {
+	case "$1" in
+	kunit-* | debug-*)
+		"$TWA_ROOT/scripts/build-kunit-kernel.sh" --flavour "${1%%-*}" "${1#*-}"
+		;;
+	*) "$TWA_ROOT/scripts/fetch-kernel.sh" "$1" ;;
+	esac
+}
 
 # Print "main-uri security-uri" from the machine's apt sources
 # (deb822 .sources files and one-line .list files alike).

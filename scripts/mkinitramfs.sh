@@ -50,6 +50,11 @@ if [ -d "$TWA_BUILD/userspace-tests/guest" ]; then
 	cp "$TWA_BUILD"/userspace-tests/guest/* "$root/twa/bin/"
 fi
 cp "$mod"/*.ko "$root/twa/"
+# shellcheck disable=SC1091
+. "$(kernel_dir "$s")/kernel.env"
+for ko in ${EXTRA_KO:-}; do
+	cp "$ko" "$root/twa/"
+done
 out=$TWA_BUILD/$s/initrd.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 echo "$out"

@@ -12,7 +12,8 @@ Usage: scripts/test.sh [SERIES...]   (make test)
 Installs missing host packages (as root), then runs: shellcheck on the
 scripts, checkpatch on the kernel C, the C++ host unit tests (ctest), and
 for each SERIES (default: $TWA_SERIES_ALL) the guest smoke test and the
-GoogleTest IPI suite under QEMU, plus a nohz_full=1 boot on 6.1 and 6.12.
+GoogleTest IPI suite under QEMU, plus a nohz_full=1 boot on 6.1 and 6.12;
+then the KUnit suites on 5.10 and 6.1 kernels built from Debian's sources.
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
 USAGE
 }
@@ -52,6 +53,7 @@ for s in "${series[@]}"; do
 			--args "--gtest_filter=Ipi.NohzFull*" "$s"
 	fi
 done
+step "kunit (kernels built from Debian sources)" "$TWA_ROOT/scripts/kunit.sh"
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for the twa-noipi backport. A module of its own: on 5.x
+ * kunit_test_suites() generates the module's init and exit.
+ *
+ * Wakes and kicks are observed, not assumed: kprobes on try_to_wake_up()
+ * and kick_process() count the calls made for the task under test, by the
+ * backport and by the kernel's native task_work_add() alike.
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+
+#include "../module/compat.h"
+#include "../module/internal.h"
+
+/* ---- observing wakes and kicks ---------------------------------------- */
+
+static struct task_struct *twa_watched;
+static atomic_t twa_wake_calls;	/* try_to_wake_up(watched, TASK_INTERRUPTIBLE) */
+static atomic_t twa_kick_calls;	/* kick_process(watched) */
+
+static int twa_ttwu_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if ((struct task_struct *)regs->di == READ_ONCE(twa_watched) &&
+	    regs->si == TASK_INTERRUPTIBLE)
+		atomic_inc(&twa_wake_calls);
+	return 0;
+}
+
+static int twa_kick_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if ((struct task_struct *)regs->di == READ_ONCE(twa_watched))
+		atomic_inc(&twa_kick_calls);
+	return 0;
+}
+
+static struct kprobe twa_ttwu_probe;
+static struct kprobe twa_kick_probe;
+
+static void twa_watch(struct task_struct *task)
+{
+	atomic_set(&twa_wake_calls, 0);
+	atomic_set(&twa_kick_calls, 0);
+	WRITE_ONCE(twa_watched, task);
+}
+
+/* ---- target tasks ------------------------------------------------------ */
+
+enum twa_target_kind { TWA_SLEEP_INTERRUPTIBLE, TWA_SLEEP_UNINTERRUPTIBLE };
+
+struct twa_target {
+	struct task_struct *task;
+	unsigned int state;
+	atomic_t wakes;		/* returns from schedule() */
+	atomic_t notified;	/* TIF_NOTIFY_SIGNAL seen and cleared */
+	atomic_t ran;		/* work items run (at exit) */
+};
+
+static int twa_target_fn(void *arg)
+{
+	struct twa_target *t = arg;
+
+	for (;;) {
+		set_current_state(t->state);
+		if (kthread_should_stop())
+			break;
+		schedule();
+		atomic_inc(&t->wakes);
+		/*
+		 * Clear the flag as task_work_run() would on return to user
+		 * mode; left set, it would keep an interruptible sleep awake.
+		 */
+		if (test_and_clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL))
+			atomic_inc(&t->notified);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;	/* pending task_work runs in do_exit() */
+}
+
+/* Start a kthread and wait until it sleeps in @state. */
+static struct twa_target *twa_target_start(struct kunit *test, unsigned int state)
+{
+	struct twa_target *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t->state = state;
+	t->task = kthread_run(twa_target_fn, t, "twa-target");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t->task));
+	get_task_struct(t->task);
+	for (i = 0; i < 1000 && (unsigned int)twa_task_state(t->task) != state; i++)
+		usleep_range(100, 200);
+	KUNIT_ASSERT_EQ(test, (unsigned int)twa_task_state(t->task), state);
+	usleep_range(5000, 6000);	/* past set_current_state(): off the CPU */
+	return t;
+}
+
+static void twa_target_stop(struct kunit *test, struct twa_target *t, int want_ran)
+{
+	int i;
+
+	clear_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL);
+	clear_tsk_thread_flag(t->task, TIF_NOTIFY_RESUME);
+	kthread_stop(t->task);
+	/* kthread_stop() returns before do_exit() runs the task_work. */
+	for (i = 0; i < 1000 && atomic_read(&t->ran) < want_ran; i++)
+		usleep_range(100, 200);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->ran), want_ran);
+	put_task_struct(t->task);
+}
+
+struct twa_test_work {
+	struct callback_head cb;
+	struct twa_target *target;
+};
+
+static void twa_test_work_fn(struct callback_head *cb)
+{
+	struct twa_test_work *w = container_of(cb, struct twa_test_work, cb);
+
+	atomic_inc(&w->target->ran);
+}
+
+static struct twa_test_work *twa_work_new(struct kunit *test, struct twa_target *t)
+{
+	struct twa_test_work *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, w);
+	init_task_work(&w->cb, twa_test_work_fn);
+	w->target = t;
+	return w;
+}
+
+static int twa_test_init(struct kunit *test)
+{
+	int ret;
+
+	/* A kprobe keeps its resolved address: it cannot be registered twice. */
+	twa_ttwu_probe = (struct kprobe){
+		.symbol_name = "try_to_wake_up", .pre_handler = twa_ttwu_pre,
+	};
+	twa_kick_probe = (struct kprobe){
+		.symbol_name = "kick_process", .pre_handler = twa_kick_pre,
+	};
+	ret = register_kprobe(&twa_ttwu_probe);
+
+	if (ret)
+		return ret;
+	ret = register_kprobe(&twa_kick_probe);
+	if (ret)
+		unregister_kprobe(&twa_ttwu_probe);
+	twa_watch(NULL);
+	return ret;
+}
+
+static void twa_test_exit(struct kunit *test)
+{
+	twa_watch(NULL);
+	unregister_kprobe(&twa_kick_probe);
+	unregister_kprobe(&twa_ttwu_probe);
+	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+}
+
+/* ---- __set_notify_signal() and set_notify_signal() -------------------- */
+
+/* The test thread itself is running: flag newly set, nothing to wake. */
+static void twa_test_running_needs_kick(struct kunit *test)
+{
+	twa_watch(current);
+	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+	KUNIT_EXPECT_TRUE(test, twa___set_notify_signal(current));
+	KUNIT_EXPECT_TRUE(test, test_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL));
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 0);
+	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+}
+
+/* Flag already set: whoever set it notified; no wake, no kick. */
+static void twa_test_already_set_no_kick(struct kunit *test)
+{
+	twa_watch(current);
+	set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+	KUNIT_EXPECT_FALSE(test, twa___set_notify_signal(current));
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 0);
+	twa_set_notify_signal(current);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 0);
+	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+}
+
+static void twa_test_interruptible_woken(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_INTERRUPTIBLE);
+	s64 wakeups = atomic64_read(&twa_stats.wakeups);
+	int i;
+
+	twa_watch(t->task);
+	KUNIT_EXPECT_FALSE(test, twa___set_notify_signal(t->task));
+	for (i = 0; i < 1000 && !atomic_read(&t->notified); i++)
+		usleep_range(100, 200);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->notified), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.wakeups), wakeups + 1);
+	twa_target_stop(test, t, 0);
+}
+
+static void twa_test_uninterruptible_not_woken(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+
+	twa_watch(t->task);
+	/* Tried, not woken: so a kick is "needed" (it does nothing here). */
+	KUNIT_EXPECT_TRUE(test, twa___set_notify_signal(t->task));
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->wakes), 0);
+	KUNIT_EXPECT_TRUE(test, test_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL));
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 1);
+	twa_target_stop(test, t, 0);
+}
+
+static void twa_test_set_kicks_running(struct kunit *test)
+{
+	s64 kicks = atomic64_read(&twa_stats.kicks);
+
+	twa_watch(current);
+	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+	twa_set_notify_signal(current);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.kicks), kicks + 1);
+	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+}
+
+static void twa_test_set_no_kick_for_sleeper(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_INTERRUPTIBLE);
+
+	twa_watch(t->task);
+	twa_set_notify_signal(t->task);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 1);
+	twa_target_stop(test, t, 0);
+}
+
+/* set_notify_signal() kicks exactly when __set_notify_signal() says so. */
+static void twa_test_kick_iff_needed(struct kunit *test)
+{
+	static const unsigned int states[] = { TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(states); i++) {
+		struct twa_target *a = twa_target_start(test, states[i]);
+		struct twa_target *b = twa_target_start(test, states[i]);
+		bool needed;
+
+		twa_watch(a->task);
+		needed = twa___set_notify_signal(a->task);
+		twa_watch(b->task);
+		twa_set_notify_signal(b->task);
+		KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), needed ? 1 : 0);
+		twa_target_stop(test, a, 0);
+		twa_target_stop(test, b, 0);
+	}
+}
+
+/* ---- the ENDBR64 check (QEMU's TCG does not enforce IBT) ----------- */
+
+static void twa_test_endbr_entry(struct kunit *test)
+{
+	static const u8 endbr[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const u8 poison[4] = { 0x66, 0x0f, 0x1f, 0x00 };	/* sealed */
+	static const u8 nop5[4] = { 0x0f, 0x1f, 0x44, 0x00 };
+	const u8 *p = (const u8 *)0x1000;
+
+	/* Not IBT: the probe address is the entry. */
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_endbr_entry(p, endbr, nop5, false), (const void *)p);
+	/* IBT: kprobe sits past ENDBR64: call 4 bytes before. */
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_endbr_entry(p, endbr, nop5, true),
+			    (const void *)(p - 4));
+	/* IBT: probe address holds ENDBR64 itself. */
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_endbr_entry(p, nop5, endbr, true), (const void *)p);
+	/* IBT, sealed at boot (Debian 6.12's wake_up_state): refuse. */
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_endbr_entry(p, poison, nop5, true),
+			    (const void *)NULL);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_endbr_entry(p, nop5, nop5, true),
+			    (const void *)NULL);
+}
+
+/* ---- the queueing path ------------------------------------------------- */
+
+static void twa_test_kthread_rejected(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_INTERRUPTIBLE);
+	struct twa_test_work *w = twa_work_new(test, t);
+	int m, i;
+
+	for (m = 0; m < TWA_MODE_COUNT; m++)
+		for (i = 0; i < TWA_IMPL_COUNT; i++)
+			KUNIT_EXPECT_EQ(test, twa_task_work_add(t->task, &w->cb, m, i), -EINVAL);
+	twa_target_stop(test, t, 0);
+}
+
+static int twa_exit_now(void *arg)
+{
+	return 0;
+}
+
+static void twa_test_exiting_task(struct kunit *test)
+{
+	struct twa_target dummy = {};
+	struct twa_test_work *w = twa_work_new(test, &dummy);
+	struct task_struct *task = kthread_create(twa_exit_now, NULL, "twa-exit");
+	int i;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	get_task_struct(task);
+	wake_up_process(task);
+	for (i = 0; i < 1000 && !(READ_ONCE(task->flags) & PF_EXITING); i++)
+		usleep_range(100, 200);
+	KUNIT_ASSERT_TRUE(test, !!(READ_ONCE(task->flags) & PF_EXITING));
+	KUNIT_EXPECT_EQ(test, twa_task_work_add(task, &w->cb, TWA_MODE_SIGNAL,
+						TWA_IMPL_BACKPORT), -ESRCH);
+	put_task_struct(task);
+}
+
+static void twa_test_bad_mode_impl(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+	struct twa_test_work *w = twa_work_new(test, t);
+
+	KUNIT_EXPECT_EQ(test, __twa_task_work_add(t->task, &w->cb, TWA_MODE_COUNT,
+						  TWA_IMPL_AUTO), -EINVAL);
+	KUNIT_EXPECT_EQ(test, __twa_task_work_add(t->task, &w->cb, TWA_MODE_SIGNAL,
+						  TWA_IMPL_COUNT), -EINVAL);
+	twa_target_stop(test, t, 0);
+}
+
+static void twa_test_native_mode_missing(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+	struct twa_test_work *w = twa_work_new(test, t);
+	int ret;
+
+	KUNIT_EXPECT_EQ(test, (bool)twa_native_has_mode(TWA_MODE_SIGNAL_NO_IPI),
+			(bool)TWA_COMPAT_NATIVE_SIGNAL_NO_IPI);
+	KUNIT_EXPECT_TRUE(test, twa_native_has_mode(TWA_MODE_SIGNAL));
+	ret = __twa_task_work_add(t->task, &w->cb, TWA_MODE_SIGNAL_NO_IPI, TWA_IMPL_NATIVE);
+	KUNIT_EXPECT_EQ(test, ret, TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? 0 : -EOPNOTSUPP);
+	twa_target_stop(test, t, ret ? 0 : 1);
+}
+
+/*
+ * Per mode, every impl: queue to an uninterruptible sleeper (never woken,
+ * so the flags stay visible) and check flags and kicks. The item runs when
+ * the target exits.
+ */
+static void twa_check_flags(struct kunit *test, enum twa_mode mode, int sig, int res,
+			    int kicks)
+{
+	int i;
+
+	for (i = 0; i < TWA_IMPL_COUNT; i++) {
+		struct twa_target *t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+		struct twa_test_work *w = twa_work_new(test, t);
+		int ret;
+
+		twa_watch(t->task);
+		ret = __twa_task_work_add(t->task, &w->cb, mode, i);
+		if (ret == -EOPNOTSUPP && i == TWA_IMPL_NATIVE && !twa_native_has_mode(mode)) {
+			twa_target_stop(test, t, 0);
+			continue;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, ret, 0, "impl %s", twa_impl_names[i]);
+		KUNIT_EXPECT_EQ_MSG(test, !!test_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL), sig,
+				    "impl %s", twa_impl_names[i]);
+		KUNIT_EXPECT_EQ_MSG(test, !!test_tsk_thread_flag(t->task, TIF_NOTIFY_RESUME), res,
+				    "impl %s", twa_impl_names[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&twa_kick_calls), kicks, "impl %s",
+				    twa_impl_names[i]);
+		twa_target_stop(test, t, 1);
+	}
+}
+
+static void twa_test_flags_none(struct kunit *test)
+{
+	twa_check_flags(test, TWA_MODE_NONE, 0, 0, 0);
+}
+
+static void twa_test_flags_resume(struct kunit *test)
+{
+	twa_check_flags(test, TWA_MODE_RESUME, 0, 1, 1);
+}
+
+static void twa_test_flags_signal(struct kunit *test)
+{
+	twa_check_flags(test, TWA_MODE_SIGNAL, 1, 0, 1);
+}
+
+static void twa_test_flags_signal_no_ipi(struct kunit *test)
+{
+	twa_check_flags(test, TWA_MODE_SIGNAL_NO_IPI, 1, 0, 0);
+}
+
+static void twa_test_counters(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+	s64 kicks = atomic64_read(&twa_stats.kicks);
+	s64 wakeups = atomic64_read(&twa_stats.wakeups);
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		struct twa_test_work *w = twa_work_new(test, t);
+
+		clear_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL);
+		KUNIT_EXPECT_EQ(test, __twa_task_work_add(t->task, &w->cb, TWA_MODE_SIGNAL,
+							  TWA_IMPL_BACKPORT), 0);
+	}
+	/* Uninterruptible: never woken, so every item "needed" a kick. */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.kicks), kicks + 10);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.wakeups), wakeups);
+	twa_target_stop(test, t, 10);
+}
+
+/* ---- concurrency -------------------------------------------------------- */
+
+#define TWA_QUEUERS	4
+#define TWA_PER_QUEUER	500
+
+struct twa_queuer {
+	struct twa_target *target;
+	struct twa_test_work *works;
+	struct completion done;
+	int errors;
+};
+
+static int twa_queuer_fn(void *arg)
+{
+	struct twa_queuer *q = arg;
+	int i;
+
+	for (i = 0; i < TWA_PER_QUEUER; i++) {
+		init_task_work(&q->works[i].cb, twa_test_work_fn);
+		q->works[i].target = q->target;
+		if (__twa_task_work_add(q->target->task, &q->works[i].cb,
+					i % 2 ? TWA_MODE_SIGNAL_NO_IPI : TWA_MODE_SIGNAL,
+					TWA_IMPL_BACKPORT))
+			q->errors++;
+	}
+	complete(&q->done);
+	return 0;
+}
+
+static void twa_test_concurrent_queuers(struct kunit *test)
+{
+	struct twa_target *t = twa_target_start(test, TASK_INTERRUPTIBLE);
+	struct twa_queuer *q = kunit_kzalloc(test, TWA_QUEUERS * sizeof(*q), GFP_KERNEL);
+	int i, errors = 0;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, q);
+	for (i = 0; i < TWA_QUEUERS; i++) {
+		q[i].target = t;
+		q[i].works = kunit_kzalloc(test, TWA_PER_QUEUER * sizeof(*q[i].works),
+					   GFP_KERNEL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, q[i].works);
+		init_completion(&q[i].done);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(twa_queuer_fn, &q[i], "twa-q%d", i)));
+	}
+	for (i = 0; i < TWA_QUEUERS; i++) {
+		wait_for_completion(&q[i].done);
+		errors += q[i].errors;
+	}
+	KUNIT_EXPECT_EQ(test, errors, 0);
+	/* Nothing lost: every item runs when the target exits. */
+	twa_target_stop(test, t, TWA_QUEUERS * TWA_PER_QUEUER);
+}
+
+#ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
+/* ---- native vs backport, same task states ------------------------------ */
+
+struct twa_outcome {
+	int flag;
+	int wakes;
+	int kicks;
+	int woke;
+};
+
+static struct twa_outcome twa_outcome_of(struct kunit *test, unsigned int state, bool preset,
+					 enum twa_mode mode, enum twa_impl impl)
+{
+	struct twa_target *t = twa_target_start(test, state);
+	struct twa_test_work *w = twa_work_new(test, t);
+	struct twa_outcome o;
+
+	if (preset)
+		set_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL);
+	twa_watch(t->task);
+	KUNIT_EXPECT_EQ(test, __twa_task_work_add(t->task, &w->cb, mode, impl), 0);
+	usleep_range(10000, 11000);
+	o.flag = test_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL) ||
+		 atomic_read(&t->notified) ? 1 : 0;
+	o.wakes = atomic_read(&twa_wake_calls);
+	o.kicks = atomic_read(&twa_kick_calls);
+	o.woke = atomic_read(&t->wakes);
+	twa_target_stop(test, t, 1);
+	return o;
+}
+
+static void twa_expect_same(struct kunit *test, unsigned int state, enum twa_mode mode,
+			    int preset)
+{
+	struct twa_outcome n = twa_outcome_of(test, state, preset, mode, TWA_IMPL_NATIVE);
+	struct twa_outcome b = twa_outcome_of(test, state, preset, mode, TWA_IMPL_BACKPORT);
+	const char *fmt = "state %u mode %d preset %d";
+
+	KUNIT_EXPECT_EQ_MSG(test, n.flag, b.flag, fmt, state, mode, preset);
+	KUNIT_EXPECT_EQ_MSG(test, n.wakes, b.wakes, fmt, state, mode, preset);
+	KUNIT_EXPECT_EQ_MSG(test, n.kicks, b.kicks, fmt, state, mode, preset);
+	KUNIT_EXPECT_EQ_MSG(test, n.woke, b.woke, fmt, state, mode, preset);
+}
+
+static void twa_test_differential(struct kunit *test)
+{
+	/* A preset flag keeps an interruptible sleeper awake: not a state. */
+	twa_expect_same(test, TASK_INTERRUPTIBLE, TWA_MODE_SIGNAL, 0);
+	twa_expect_same(test, TASK_INTERRUPTIBLE, TWA_MODE_SIGNAL_NO_IPI, 0);
+	twa_expect_same(test, TASK_UNINTERRUPTIBLE, TWA_MODE_SIGNAL, 0);
+	twa_expect_same(test, TASK_UNINTERRUPTIBLE, TWA_MODE_SIGNAL_NO_IPI, 0);
+	twa_expect_same(test, TASK_UNINTERRUPTIBLE, TWA_MODE_SIGNAL, 1);
+	twa_expect_same(test, TASK_UNINTERRUPTIBLE, TWA_MODE_SIGNAL_NO_IPI, 1);
+}
+#endif
+
+static struct kunit_case twa_notify_cases[] = {
+	KUNIT_CASE(twa_test_running_needs_kick),
+	KUNIT_CASE(twa_test_already_set_no_kick),
+	KUNIT_CASE(twa_test_interruptible_woken),
+	KUNIT_CASE(twa_test_uninterruptible_not_woken),
+	KUNIT_CASE(twa_test_set_kicks_running),
+	KUNIT_CASE(twa_test_set_no_kick_for_sleeper),
+	KUNIT_CASE(twa_test_kick_iff_needed),
+	KUNIT_CASE(twa_test_endbr_entry),
+	{}
+};
+
+static struct kunit_suite twa_notify_suite = {
+	.name = "twa_noipi_notify",
+	.init = twa_test_init,
+	.exit = twa_test_exit,
+	.test_cases = twa_notify_cases,
+};
+
+static struct kunit_case twa_queue_cases[] = {
+	KUNIT_CASE(twa_test_kthread_rejected),
+	KUNIT_CASE(twa_test_exiting_task),
+	KUNIT_CASE(twa_test_bad_mode_impl),
+	KUNIT_CASE(twa_test_native_mode_missing),
+	KUNIT_CASE(twa_test_flags_none),
+	KUNIT_CASE(twa_test_flags_resume),
+	KUNIT_CASE(twa_test_flags_signal),
+	KUNIT_CASE(twa_test_flags_signal_no_ipi),
+	KUNIT_CASE(twa_test_counters),
+	KUNIT_CASE(twa_test_concurrent_queuers),
+#ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
+	KUNIT_CASE(twa_test_differential),
+#endif
+	{}
+};
+
+static struct kunit_suite twa_queue_suite = {
+	.name = "twa_noipi_queue",
+	.init = twa_test_init,
+	.exit = twa_test_exit,
+	.test_cases = twa_queue_cases,
+};
+
+kunit_test_suites(&twa_notify_suite, &twa_queue_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit suites for twa-noipi");
