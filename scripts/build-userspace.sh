@@ -24,15 +24,16 @@ esac
 need_cmds cmake:cmake g++:g++ ctest:cmake
 
 b=$TWA_BUILD/userspace-tests
+mkdir -p "$b"
 log "building userspace-tests (CMake, C++20)"
-cmake -S "$TWA_ROOT/userspace-tests" -B "$b" -DCMAKE_BUILD_TYPE=Release >"$b.cmake.log" 2>&1 || {
-	tail -20 "$b.cmake.log" >&2
+cmake -S "$TWA_ROOT/userspace-tests" -B "$b" -DCMAKE_BUILD_TYPE=Release >"$b/cmake.log" 2>&1 || {
+	tail -20 "$b/cmake.log" >&2
 	die "cmake configure failed (libgtest-dev, liburing-dev installed?)"
 }
 # gtest's static archive warns about getaddrinfo; nothing here uses it.
-cmake --build "$b" -j"$(nproc)" >"$b.build.log" 2>&1 || {
-	grep -E 'error|Error' -A3 "$b.build.log" | head -40 >&2
-	die "userspace-tests build failed (full log: $b.build.log)"
+cmake --build "$b" -j"$(nproc)" >"$b/build.log" 2>&1 || {
+	grep -E 'error|Error' -A3 "$b/build.log" | head -40 >&2
+	die "userspace-tests build failed (full log: $b/build.log)"
 }
 mkdir -p "$b/guest"
 cp "$b/twa-ipi-tests" "$b/guest/"
