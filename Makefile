@@ -1,12 +1,15 @@
 # twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
 #   make                     build the module for KDIR (default: running kernel)
-#   make run [KERNEL=6.1]    boot a Debian kernel in QEMU, load, report
+#   make run [KERNEL=6.1|all] [ITEMS=1000] [OPS=1000]
+#                            boot a Debian kernel in QEMU, load, IPI report
 #   make test                every test on every kernel
 #   make kunit               KUnit suites on kernels built from Debian sources
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= 6.1
+ITEMS ?= 1000
+OPS ?= 1000
 
 .PHONY: all modules clean run test kunit help
 
@@ -16,7 +19,7 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 run:
-	scripts/run.sh $(KERNEL)
+	TWA_ITEMS=$(ITEMS) TWA_OPS=$(OPS) scripts/run.sh $(KERNEL)
 
 test:
 	scripts/test.sh
@@ -25,7 +28,7 @@ kunit:
 	scripts/kunit.sh
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,8p' Makefile
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

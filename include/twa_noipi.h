@@ -52,4 +52,12 @@ bool twa_native_has_mode(enum twa_mode mode);
 int twa_task_work_add(struct task_struct *task, struct callback_head *work,
 		      enum twa_mode mode, enum twa_impl impl);
 
+/*
+ * For a module whose task_work callbacks end with module_put(): call from
+ * its exit function. Returns once no task can still be executing such a
+ * callback's last instructions (an RCU-tasks grace period where the kernel
+ * exports one, an RCU grace period on kernels without preemption).
+ */
+void twa_synchronize_callbacks(void);
+
 #endif /* _TWA_NOIPI_H */

@@ -13,6 +13,7 @@
 #include <linux/wait.h>
 
 #include "compat.h"
+#include "../include/twa_noipi.h"
 
 static char *wake_method = "auto";
 module_param(wake_method, charp, 0444);
@@ -180,6 +181,12 @@ void twa_compat_synchronize_rcu_tasks(void)
 	synchronize_rcu();
 #endif
 }
+
+void twa_synchronize_callbacks(void)
+{
+	twa_compat_synchronize_rcu_tasks();
+}
+EXPORT_SYMBOL_GPL(twa_synchronize_callbacks);
 
 const char *twa_compat_unload_sync_name(void)
 {

@@ -26,7 +26,7 @@ kdir=$(kernel_dir "$s")
 out=$TWA_BUILD/$s/mod
 mkdir -p "$out"
 # Copy, not symlink: kbuild writes objects beside the sources.
-(cd "$TWA_ROOT" && tar -cf - Kbuild module include kunit scripts/compat-probe.sh) |
+(cd "$TWA_ROOT" && tar -cf - Kbuild module include kunit examples scripts/compat-probe.sh) |
 	tar -xf - -C "$out"
 # Debian's 5.10 headers ask for gcc-10, which bookworm lacks; the machine's
 # gcc builds a module that loads and runs (see shared notes).
@@ -39,5 +39,15 @@ fi
 if grep -E 'warning:' "$out/build.log" >&2; then
 	die "$s: module build has warnings (full log: $out/build.log)"
 fi
+# The example consumer links against twa_noipi's exports only.
+if ! make -C "$KDIR" M="$out/examples/consumer" CC=gcc \
+	KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" modules >"$out/consumer.log" 2>&1; then
+	tail -30 "$out/consumer.log" >&2
+	die "$s: example consumer build failed (full log: $out/consumer.log)"
+fi
+if grep -E 'warning:' "$out/consumer.log" >&2; then
+	die "$s: example consumer build has warnings"
+fi
+cp "$out/examples/consumer/twa_consumer.ko" "$out/"
 ls "$out"/*.ko >/dev/null
 echo "$out"

@@ -18,6 +18,7 @@ module, runs the guest tests, unloads, and checks the results.
   --name NAME       run name, for the output directory (default: tests)
   --timeout SEC     hard limit for the guest (default: 600)
   --smp N           vCPUs (default: 2; the tests assume CPU 1 exists)
+  --follow REGEX    print guest console lines matching REGEX while it runs
   --kvm             use KVM (only where nested KVM works; never default)
 
 Output: $TWA_BUILD/SERIES/runs/NAME/{console.log,result.txt}
@@ -26,7 +27,7 @@ worked and the kernel printed no WARN/BUG/oops.
 USAGE
 }
 
-tests=smoke args="" append="" name=tests timeout=600 smp=2 accel="tcg,thread=multi"
+tests=smoke args="" append="" name=tests timeout=600 smp=2 follow="" accel="tcg,thread=multi"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--follow) follow=$2; shift 2 ;;
 	--kvm) accel=kvm; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
@@ -64,11 +66,20 @@ cmdline+=" twa_tests=\"$tests\""
 log "$s: booting $KRELEASE ($accel, $smp vCPUs) for: $tests"
 start=$(date +%s)
 rc=0
+: >"$console"
 timeout -s KILL "$timeout" qemu-system-x86_64 \
 	-accel "$accel" -cpu max -smp "$smp" -m 1G \
 	-kernel "$VMLINUZ" -initrd "$initrd" -append "$cmdline" \
 	-display none -monitor none -no-reboot \
-	-serial "file:$console" -serial "file:$result" </dev/null || rc=$?
+	-serial "file:$console" -serial "file:$result" </dev/null &
+qemu=$!
+if [ -n "$follow" ]; then
+	# Progress while the guest runs; tail ends by itself when QEMU does.
+	tail --pid="$qemu" -n +1 -F "$console" 2>/dev/null |
+		grep --line-buffered -E "$follow" | sed -u 's/\r$//; s/^/[guest] /' >&2 &
+fi
+wait "$qemu" || rc=$?
+wait
 secs=$(($(date +%s) - start))
 tr -d '\r' <"$result" >"$result.tmp" && mv "$result.tmp" "$result"
 

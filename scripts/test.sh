@@ -45,7 +45,7 @@ step checkpatch "$TWA_ROOT/scripts/checkpatch.sh"
 step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
 for s in "${series[@]}"; do
 	step "guest $s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests \
-		--tests "smoke twa-ipi-tests" "$s"
+		--tests "smoke twa-ipi-tests consumer" "$s"
 	# NO_HZ_FULL exists on 6.1 and 6.12 only.
 	if [ "$s" != 5.10 ]; then
 		step "guest $s nohz_full=1" "$TWA_ROOT/scripts/qemu-run.sh" --name nohz \

@@ -1,8 +1,8 @@
 // In-guest IPI tests: does each notification mode send the IPIs it should
 // to a target on CPU 1, and does the work run? Tolerances are stated next
 // to each assertion; figures are printed as "# ipi" lines.
-#include "guest_util.hpp"
 #include "twa/cpu.hpp"
+#include "twa/measure.hpp"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -12,12 +12,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 
 using namespace twa;
-using namespace twa::guest;
 using namespace std::chrono_literals;
 
 namespace {
@@ -49,6 +50,20 @@ protected:
 	}
 	static std::uint64_t noise(int n) { return static_cast<std::uint64_t>(kNoiseFrac * n) + kNoiseAbs; }
 
+	// Measure, print the figures, and fail the test on a measurement error.
+	Sample measure(const std::string& target, pid_t tid, Mode mode, Impl impl, int n,
+		       const RunOptions& opt = {})
+	{
+		auto s = run_items(client, tid, mode, impl, n, opt);
+		std::printf("%s\n", ipi_line(target, mode, impl, s).c_str());
+		std::fflush(stdout);
+		EXPECT_TRUE(s.ok()) << s.error;
+		RecordProperty(target + "_" + std::string(to_string(mode)) + "_" +
+				       std::string(to_string(impl)) + "_ipis",
+			       static_cast<int>(s.ipis()));
+		return s;
+	}
+
 	Client client;
 	Features features;
 };
@@ -74,8 +89,7 @@ TEST_F(Ipi, SignalToSpinnerSendsOneIpiPerItem)
 	int n = items_fast();
 	std::vector<Sample> samples;
 	for (auto impl : impls(Mode::Signal)) {
-		auto s = run_items(client, spin.tid(), Mode::Signal, impl, n);
-		report("spinner", Mode::Signal, impl, s);
+		auto s = measure("spinner", spin.tid(), Mode::Signal, impl, n);
 		EXPECT_EQ(s.ran, n);
 		// 90 % .. 110 % + noise: a kick can merge with one already in flight.
 		EXPECT_GE(s.res, static_cast<std::uint64_t>(0.9 * n)) << to_string(impl);
@@ -98,8 +112,7 @@ TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 	Spinner spin(kTargetCpu);
 	int n = items_slow();
 	for (auto impl : impls(Mode::SignalNoIpi)) {
-		auto s = run_items(client, spin.tid(), Mode::SignalNoIpi, impl, n);
-		report("spinner", Mode::SignalNoIpi, impl, s);
+		auto s = measure("spinner", spin.tid(), Mode::SignalNoIpi, impl, n);
 		EXPECT_EQ(s.ran, n);
 		EXPECT_LE(s.ipis(), noise(n)) << to_string(impl) << ": RES " << s.res << " CAL " << s.cal;
 		EXPECT_EQ(s.kicks, 0);
@@ -116,8 +129,7 @@ TEST_F(Ipi, SleeperIsWokenNotKicked)
 	std::uint64_t wake_ipis[2] = {0, 0};
 	for (auto mode : {Mode::Signal, Mode::SignalNoIpi}) {
 		for (auto impl : impls(mode)) {
-			auto s = run_items(client, sleeper.tid(), mode, impl, n);
-			report("sleeper", mode, impl, s);
+			auto s = measure("sleeper", sleeper.tid(), mode, impl, n);
 			EXPECT_EQ(s.ran, n);
 			if (impl == Impl::Backport) {
 				EXPECT_EQ(s.kicks, 0);
@@ -139,8 +151,7 @@ TEST_F(Ipi, ResumeToSpinnerKicks)
 	Spinner spin(kTargetCpu);
 	int n = items_fast() / 2;
 	for (auto impl : {Impl::Native, Impl::Backport}) {
-		auto s = run_items(client, spin.tid(), Mode::Resume, impl, n);
-		report("spinner", Mode::Resume, impl, s);
+		auto s = measure("spinner", spin.tid(), Mode::Resume, impl, n);
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.res, static_cast<std::uint64_t>(0.9 * n));
 		EXPECT_LE(s.res, static_cast<std::uint64_t>(1.1 * n) + noise(n));
@@ -161,8 +172,7 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 		RunOptions opt;
 		opt.hold = 30ms;
 		opt.poke = [&] { spin.make_syscall(); };
-		auto s = run_items(client, spin.tid(), Mode::None, impl, n, opt);
-		report("spinner", Mode::None, impl, s);
+		auto s = measure("spinner", spin.tid(), Mode::None, impl, n, opt);
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.held, n / 2);
 		EXPECT_LE(s.ipis(), noise(n));
@@ -195,8 +205,7 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		RunOptions opt;
 		opt.hold = 100ms;
 		opt.poke = [&] { spin.make_syscall(); };
-		auto s = run_items(client, spin.tid(), Mode::SignalNoIpi, impl, n, opt);
-		report("nohz_spinner", Mode::SignalNoIpi, impl, s);
+		auto s = measure("nohz_spinner", spin.tid(), Mode::SignalNoIpi, impl, n, opt);
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.held, n / 2) << "NO_IPI work ran on a nohz_full CPU before a syscall";
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
@@ -206,8 +215,7 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 	for (auto impl : impls(Mode::Signal)) {
 		RunOptions opt;
 		opt.timeout = 100ms;
-		auto s = run_items(client, spin.tid(), Mode::Signal, impl, 20, opt);
-		report("nohz_spinner", Mode::Signal, impl, s);
+		auto s = measure("nohz_spinner", spin.tid(), Mode::Signal, impl, 20, opt);
 		EXPECT_EQ(s.ran, 20);
 		EXPECT_GE(s.res, 18u);
 	}
@@ -236,4 +244,51 @@ TEST_F(Ipi, ErrorCodes)
 		  0);
 	auto queued = client.stats().queued();
 	EXPECT_TRUE(client.wait_run(queued, 3000ms));
+}
+
+// The example consumer (examples/consumer) queues through include/twa_noipi.h
+// alone with TWA_MODE_SIGNAL_NO_IPI + TWA_IMPL_AUTO: native on 6.1/6.12, the
+// backport on 5.10. Its items must run and send the spinner no IPI.
+TEST(Consumer, NoIpiItemsRunWithoutIpi)
+{
+	const std::string dir = "/sys/kernel/debug/twa_consumer";
+	if (access(dir.c_str(), F_OK) != 0)
+		GTEST_SKIP() << "twa_consumer.ko not loaded";
+	ASSERT_EQ(pin_to_cpu(kQueueCpu), 0);
+	auto read_count = [&](const char* name) {
+		std::ifstream in(dir + "/" + name);
+		long v = -1;
+		in >> v;
+		return v;
+	};
+	Spinner spin(kTargetCpu);
+	std::this_thread::sleep_for(300ms); // let a fresh process settle
+	constexpr int n = 100;
+	long run0 = read_count("run");
+	auto before = InterruptTable::read();
+	for (int i = 0; i < n; i++) {
+		int fd = ::open((dir + "/queue").c_str(), O_WRONLY | O_CLOEXEC);
+		ASSERT_GE(fd, 0);
+		auto tid = std::to_string(spin.tid());
+		ASSERT_EQ(::write(fd, tid.data(), tid.size()), static_cast<ssize_t>(tid.size()));
+		::close(fd);
+		auto end = std::chrono::steady_clock::now() + 3s;
+		while (read_count("run") < run0 + i + 1 && std::chrono::steady_clock::now() < end)
+			;
+		ASSERT_EQ(read_count("run"), run0 + i + 1) << "item " << i << " did not run";
+	}
+	auto after = InterruptTable::read();
+	auto ipis = delta(before, after, kTargetCpu, {"RES", "CAL"});
+	std::printf("# consumer items=%d ipis=%llu res=%llu cal=%llu tlb=%llu\n", n,
+		    static_cast<unsigned long long>(ipis),
+		    static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"RES"})),
+		    static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"CAL"})),
+		    static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"TLB"})));
+	// Each NO_IPI item waits for a tick (~5 ms under TCG), so 100 items hold
+	// the window open ~0.5 s, and on 6.1 background RES to CPU 1 arrive at
+	// a varying rate: 0-12 per window were seen, for this consumer and for
+	// the module's own NO_IPI path alike (same-boot A/B). 10 % + 3 stays far
+	// below signal's one IPI per item.
+	EXPECT_LE(ipis, static_cast<std::uint64_t>(0.1 * n) + kNoiseAbs);
+	EXPECT_EQ(read_count("pending"), 0);
 }

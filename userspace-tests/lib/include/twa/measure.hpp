@@ -1,5 +1,5 @@
-// Helpers for the in-guest tests: queue items one at a time and count the
-// IPIs the target CPU received meanwhile.
+// Queue items one at a time and count the IPIs the target CPU received
+// meanwhile: shared by the in-guest tests and the benchmark.
 #pragma once
 
 #include "twa/client.hpp"
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace twa::guest {
+namespace twa {
 
 constexpr int kTargetCpu = 1;
 constexpr int kQueueCpu = 0;
@@ -27,15 +27,19 @@ struct Sample {
 	int held = 0; // items still pending after the hold check, if any
 	std::vector<std::uint64_t> latencies_ns;
 	std::vector<bool> after_mark;
+	std::string error; // empty unless something went wrong
 
+	bool ok() const { return error.empty(); }
 	std::uint64_t ipis() const { return res + cal; }
 	double per_item(double v) const { return items ? v / items : 0; }
 	std::uint64_t latency_pct(double p) const;
 };
 
 struct RunOptions {
-	// Called while waiting for an item, e.g. to make the target syscall.
+	// Called while waiting for an item, e.g. to make the target syscall,
+	// once poke_after has passed since the item was queued.
 	std::function<void()> poke;
+	std::chrono::milliseconds poke_after{0};
 	// If > 0: after queueing, wait this long and count the item as held if
 	// it has not run yet; then call poke() once.
 	std::chrono::milliseconds hold{0};
@@ -47,10 +51,9 @@ struct RunOptions {
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n,
 		 const RunOptions& opt = {});
 
-// One parseable line per measurement ("# ipi key=value ..."), for the note
-// and the benchmark, and the same figures as GoogleTest properties.
-void report(const std::string& target, Mode mode, Impl impl, const Sample& s);
+// One parseable line per measurement: "# ipi key=value ...".
+std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s);
 
 int env_int(const char* name, int def);
 
-} // namespace twa::guest
+} // namespace twa

@@ -1,0 +1,95 @@
+#include "twa/measure.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+namespace twa {
+
+std::uint64_t Sample::latency_pct(double p) const
+{
+	if (latencies_ns.empty())
+		return 0;
+	auto v = latencies_ns;
+	std::sort(v.begin(), v.end());
+	auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+	return v[std::min(idx, v.size() - 1)];
+}
+
+namespace {
+
+std::string errno_text(const char* what, int i, int err)
+{
+	std::ostringstream o;
+	o << what << " " << i << " failed: errno " << err;
+	return o.str();
+}
+
+} // namespace
+
+Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const RunOptions& opt)
+{
+	Sample s;
+	s.items = n;
+	if (int err = c.reset(); err != 0)
+		s.error = errno_text("reset before item", 0, err);
+	auto before = InterruptTable::read();
+	for (int i = 0; i < n && s.ok(); i++) {
+		if (int err = c.queue(tid, mode, impl); err != 0) {
+			s.error = errno_text("queue", i, err);
+			break;
+		}
+		if (opt.hold.count() > 0) {
+			std::this_thread::sleep_for(opt.hold);
+			s.held += c.stats().run() == i;
+			if (opt.poke)
+				opt.poke();
+		}
+		bool ran = opt.poke_after.count() > 0 && c.wait_run(i + 1, opt.poke_after);
+		if (!ran && !c.wait_run(i + 1, opt.timeout, opt.poke))
+			s.error = "item " + std::to_string(i) + " did not run within " +
+				  std::to_string(opt.timeout.count()) + " ms";
+	}
+	auto after = InterruptTable::read();
+	auto st = c.stats();
+	s.ran = st.run();
+	s.res = delta(before, after, kTargetCpu, {"RES"});
+	s.cal = delta(before, after, kTargetCpu, {"CAL"});
+	s.kicks = st.kicks();
+	s.wakeups = st.wakeups();
+	s.queue_ns = st.queue_ns();
+	for (const auto& r : c.items()) {
+		s.latencies_ns.push_back(r.latency_ns);
+		s.after_mark.push_back(r.after_mark);
+	}
+	return s;
+}
+
+std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s)
+{
+	char buf[512];
+	std::snprintf(buf, sizeof(buf),
+		      "# ipi target=%s mode=%s impl=%s items=%d ran=%lld res=%llu cal=%llu "
+		      "ipis_per_item=%.3f kicks=%lld wakeups=%lld queue_ns_per_item=%.0f "
+		      "latency_p50_ns=%llu latency_p90_ns=%llu latency_p99_ns=%llu latency_max_ns=%llu",
+		      target.c_str(), std::string(to_string(mode)).c_str(),
+		      std::string(to_string(impl)).c_str(), s.items, static_cast<long long>(s.ran),
+		      static_cast<unsigned long long>(s.res), static_cast<unsigned long long>(s.cal),
+		      s.per_item(static_cast<double>(s.ipis())), static_cast<long long>(s.kicks),
+		      static_cast<long long>(s.wakeups), s.per_item(static_cast<double>(s.queue_ns)),
+		      static_cast<unsigned long long>(s.latency_pct(50)),
+		      static_cast<unsigned long long>(s.latency_pct(90)),
+		      static_cast<unsigned long long>(s.latency_pct(99)),
+		      static_cast<unsigned long long>(s.latency_pct(100)));
+	return buf;
+}
+
+int env_int(const char* name, int def)
+{
+	const char* v = std::getenv(name);
+	return v && *v ? std::atoi(v) : def;
+}
+
+} // namespace twa
