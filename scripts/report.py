@@ -162,7 +162,9 @@ def plots(rep, outdir):
         data = os.path.join(tmp, "ipis.dat")
         with open(data, "w") as f:
             f.write("label native backport\n")
-            for target in sorted({s["target"] for s in rep["scenarios"]}, key=str):
+            order = ["spinner", "sleeper", "nohz"]
+            targets = {s["target"] for s in rep["scenarios"]}
+            for target in sorted(targets, key=lambda t: (order.index(t) if t in order else 9, t)):
                 for mode in MODES:
                     vals = {}
                     for s in rep["scenarios"]:
@@ -173,7 +175,7 @@ def plots(rep, outdir):
                                                       fmt(vals.get("native"), 4).replace("-", "NaN"),
                                                       fmt(vals.get("backport"), 4).replace("-", "NaN")))
         gnuplot("""
-set terminal svg size 1000,450 dynamic enhanced font 'sans,11'
+set terminal svg size 1000,450 dynamic noenhanced font 'sans,11' background rgb 'white'
 set output '%s'
 set title 'IPIs to the target CPU per item: %s (%s)'
 set style data histograms
@@ -198,7 +200,7 @@ plot '%s' using 2:xtic(1) title 'native', '' using 3 title 'backport'
                 f.write('"%s %s\\n%s" %s\n' % (s["target"], s["mode"], s["impl"],
                                                " ".join("%.3f" % v for v in vals)))
         gnuplot("""
-set terminal svg size 1400,500 dynamic enhanced font 'sans,11'
+set terminal svg size 1400,500 dynamic noenhanced font 'sans,11' background rgb 'white'
 set output '%s'
 set title 'Queue-to-run latency per scenario: %s (%s; emulated, compare ratios)'
 set style data histograms

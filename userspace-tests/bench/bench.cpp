@@ -40,7 +40,7 @@ struct Options {
 void usage(std::FILE* f)
 {
 	std::fprintf(f, "usage: twa-bench [--items N] [--ops N] [--targets spinner,sleeper,nohz]"
-			" [--no-uring]\n");
+	                " [--no-uring]\n");
 }
 
 std::vector<std::string> split(const std::string& s, char sep)
@@ -113,8 +113,8 @@ void on_usr1(int) {}
 struct Target {
 	std::string name;
 	pid_t tid = 0;
-	std::function<void()> poke;	// make the target enter the kernel
-	std::function<void()> flush;	// make it run even TWA_NONE work
+	std::function<void()> poke;  // make the target enter the kernel
+	std::function<void()> flush; // make it run even TWA_NONE work
 	const char* poke_how = "";
 	const char* flush_how = "";
 	bool marks = false; // poke writes "mark": ran_before_syscall is meaningful
@@ -174,7 +174,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c)
 }
 
 std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool supported,
-			  const Sample& s, int before_syscall, const char* poke, long poke_after_ms)
+                          const Sample& s, int before_syscall, const char* poke, long poke_after_ms)
 {
 	std::ostringstream j;
 	j << "{\"kind\":\"scenario\",\"target\":" << json_str(target)
@@ -191,8 +191,8 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 			j << "null";
 		else
 			j << before_syscall;
-		j << ",\"latency_ns\":{\"p50\":" << s.latency_pct(50) << ",\"p90\":"
-		  << s.latency_pct(90) << ",\"p99\":" << s.latency_pct(99)
+		j << ",\"latency_ns\":{\"p50\":" << s.latency_pct(50)
+		  << ",\"p90\":" << s.latency_pct(90) << ",\"p99\":" << s.latency_pct(99)
 		  << ",\"max\":" << s.latency_pct(100) << "}"
 		  << ",\"queue_ns_per_item\":" << s.per_item(static_cast<double>(s.queue_ns))
 		  << ",\"poke\":" << json_str(poke) << ",\"poke_after_ms\":" << poke_after_ms
@@ -209,7 +209,7 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 	for (auto mode : modes) {
 		for (auto impl : {Impl::Native, Impl::Backport}) {
 			bool supported = impl == Impl::Backport || mode != Mode::SignalNoIpi ||
-					 f.native_signal_no_ipi();
+			                 f.native_signal_no_ipi();
 			if (!supported) {
 				emit(scenario_json(name, mode, impl, false, {}, -1, "", 0));
 				continue;
@@ -222,22 +222,23 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 			// Modes that should run by themselves get time to do so
 			// before the target is made to enter the kernel.
 			bool self_runs = mode == Mode::Signal || mode == Mode::SignalNoIpi ||
-					 (mode == Mode::Resume && name != "sleeper");
+			                 (mode == Mode::Resume && name != "sleeper");
 			opt.poke_after = self_runs ? (name == "nohz" ? 100ms : 500ms) : 0ms;
 			int n = o.items;
 			// On a nohz_full CPU NO_IPI waits 100 ms for the poke: fewer.
 			if (name == "nohz" && mode == Mode::SignalNoIpi)
 				n = std::min(n, 50);
 			progress(name + " " + std::string(to_string(mode)) + "/" +
-				 std::string(to_string(impl)) + ": " + std::to_string(n) + " items");
+			         std::string(to_string(impl)) + ": " + std::to_string(n) +
+			         " items");
 			auto s = run_items(c, t->tid, mode, impl, n, opt);
 			int before = -1;
 			if (t->marks && !none)
 				before = static_cast<int>(
-					std::count(s.after_mark.begin(), s.after_mark.end(), false));
+				    std::count(s.after_mark.begin(), s.after_mark.end(), false));
 			auto how = none ? t->flush_how : t->poke_how;
 			emit(scenario_json(name, mode, impl, true, s, before, how,
-					   opt.poke_after.count()));
+			                   opt.poke_after.count()));
 		}
 	}
 	if (t->spinner)
@@ -251,14 +252,16 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 void run_uring(const Options& o)
 {
 	for (const auto& setup : kUringSetups) {
-		progress(std::string("io_uring ") + setup.name + ": " + std::to_string(o.ops) + " ops");
+		progress(std::string("io_uring ") + setup.name + ": " + std::to_string(o.ops) +
+		         " ops");
 		auto r = run_ring(setup, o.ops, kTargetCpu);
 		std::ostringstream j;
 		j << "{\"kind\":\"io_uring\",\"setup\":" << json_str(r.setup)
 		  << ",\"supported\":" << (r.supported ? "true" : "false")
-		  << ",\"errno\":" << r.setup_errno << ",\"ops\":" << r.ops << ",\"ipis\":" << r.ipis
-		  << ",\"ipis_per_op\":" << r.ipis_per_op() << ",\"ops_per_s\":" << r.ops_per_s
-		  << ",\"saw_taskrun\":" << r.saw_taskrun << "}";
+		  << ",\"errno\":" << r.setup_errno << ",\"ops\":" << r.ops
+		  << ",\"ipis\":" << r.ipis << ",\"ipis_per_op\":" << r.ipis_per_op()
+		  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun
+		  << "}";
 		emit(j.str());
 	}
 }
@@ -297,8 +300,8 @@ int main(int argc, char** argv)
 	env << "{\"kind\":\"env\",\"kernel\":" << json_str(f.release())
 	    << ",\"native_signal_no_ipi\":" << (f.native_signal_no_ipi() ? "true" : "false")
 	    << ",\"cpus\":" << online_cpus() << ",\"hz\":" << f.hz()
-	    << ",\"nohz_full\":" << json_str(nohz)
-	    << ",\"wake_up_state\":" << json_str(f.raw.count("wake_up_state") ? f.raw.at("wake_up_state") : "")
+	    << ",\"nohz_full\":" << json_str(nohz) << ",\"wake_up_state\":"
+	    << json_str(f.raw.count("wake_up_state") ? f.raw.at("wake_up_state") : "")
 	    << ",\"items\":" << o.items << ",\"ops\":" << o.ops << "}";
 	emit(env.str());
 	for (const auto& t : o.targets) {

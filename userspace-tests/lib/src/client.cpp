@@ -14,12 +14,10 @@
 namespace twa {
 namespace {
 
-constexpr std::array<std::string_view, 4> kModes = {"none", "resume", "signal",
-						    "signal_no_ipi"};
+constexpr std::array<std::string_view, 4> kModes = {"none", "resume", "signal", "signal_no_ipi"};
 constexpr std::array<std::string_view, 3> kImpls = {"auto", "native", "backport"};
 
-template <typename T>
-bool parse_num(std::string_view s, T& v)
+template <typename T> bool parse_num(std::string_view s, T& v)
 {
 	auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
 	return !s.empty() && ec == std::errc{} && p == s.data() + s.size();
@@ -42,8 +40,7 @@ std::vector<std::string_view> split_ws(std::string_view line)
 	return out;
 }
 
-template <typename F>
-void for_each_line(std::string_view text, F f)
+template <typename F> void for_each_line(std::string_view text, F f)
 {
 	while (!text.empty()) {
 		auto nl = text.find('\n');
@@ -172,7 +169,8 @@ std::vector<ItemRecord> parse_items(std::string_view text)
 		if (!mode || !impl || !parse_num(w[0], r.seq) || !parse_num(w[1], r.tid) ||
 		    !parse_num(w[4], r.cpu) || !parse_num(w[5], r.latency_ns) ||
 		    (w[6] != "before" && w[6] != "after") || !parse_num(w[7], exiting))
-			throw std::runtime_error("items: malformed line '" + std::string(line) + "'");
+			throw std::runtime_error("items: malformed line '" + std::string(line) +
+			                         "'");
 		r.mode = *mode;
 		r.impl = *impl;
 		r.after_mark = w[6] == "after";
@@ -219,7 +217,7 @@ Features Client::features() const { return parse_features(read_file("features"))
 std::vector<ItemRecord> Client::items() const { return parse_items(read_file("items")); }
 
 bool Client::wait_run(std::int64_t runs, std::chrono::milliseconds timeout,
-		      const std::function<void()>& poke) const
+                      const std::function<void()>& poke) const
 {
 	auto end = std::chrono::steady_clock::now() + timeout;
 	while (std::chrono::steady_clock::now() < end) {

@@ -41,7 +41,8 @@ std::vector<int> parse_header(std::string_view line)
 	for (auto tok = next_token(line); !tok.empty(); tok = next_token(line)) {
 		std::uint64_t n;
 		if (tok.substr(0, 3) != "CPU" || !to_u64(tok.substr(3), n))
-			throw std::runtime_error("interrupts: bad header token '" + std::string(tok) + "'");
+			throw std::runtime_error("interrupts: bad header token '" +
+			                         std::string(tok) + "'");
 		cpus.push_back(static_cast<int>(n));
 	}
 	if (cpus.empty())
@@ -132,7 +133,7 @@ std::vector<std::string> InterruptTable::names() const
 }
 
 std::uint64_t delta(const InterruptTable& before, const InterruptTable& after, int cpu,
-		    const std::vector<std::string>& names)
+                    const std::vector<std::string>& names)
 {
 	std::uint64_t d = 0;
 	for (const auto& n : names) {

@@ -50,7 +50,7 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 		bool ran = opt.poke_after.count() > 0 && c.wait_run(i + 1, opt.poke_after);
 		if (!ran && !c.wait_run(i + 1, opt.timeout, opt.poke))
 			s.error = "item " + std::to_string(i) + " did not run within " +
-				  std::to_string(opt.timeout.count()) + " ms";
+			          std::to_string(opt.timeout.count()) + " ms";
 	}
 	auto after = InterruptTable::read();
 	auto st = c.stats();
@@ -70,19 +70,20 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s)
 {
 	char buf[512];
-	std::snprintf(buf, sizeof(buf),
-		      "# ipi target=%s mode=%s impl=%s items=%d ran=%lld res=%llu cal=%llu "
-		      "ipis_per_item=%.3f kicks=%lld wakeups=%lld queue_ns_per_item=%.0f "
-		      "latency_p50_ns=%llu latency_p90_ns=%llu latency_p99_ns=%llu latency_max_ns=%llu",
-		      target.c_str(), std::string(to_string(mode)).c_str(),
-		      std::string(to_string(impl)).c_str(), s.items, static_cast<long long>(s.ran),
-		      static_cast<unsigned long long>(s.res), static_cast<unsigned long long>(s.cal),
-		      s.per_item(static_cast<double>(s.ipis())), static_cast<long long>(s.kicks),
-		      static_cast<long long>(s.wakeups), s.per_item(static_cast<double>(s.queue_ns)),
-		      static_cast<unsigned long long>(s.latency_pct(50)),
-		      static_cast<unsigned long long>(s.latency_pct(90)),
-		      static_cast<unsigned long long>(s.latency_pct(99)),
-		      static_cast<unsigned long long>(s.latency_pct(100)));
+	std::snprintf(
+	    buf, sizeof(buf),
+	    "# ipi target=%s mode=%s impl=%s items=%d ran=%lld res=%llu cal=%llu "
+	    "ipis_per_item=%.3f kicks=%lld wakeups=%lld queue_ns_per_item=%.0f "
+	    "latency_p50_ns=%llu latency_p90_ns=%llu latency_p99_ns=%llu latency_max_ns=%llu",
+	    target.c_str(), std::string(to_string(mode)).c_str(),
+	    std::string(to_string(impl)).c_str(), s.items, static_cast<long long>(s.ran),
+	    static_cast<unsigned long long>(s.res), static_cast<unsigned long long>(s.cal),
+	    s.per_item(static_cast<double>(s.ipis())), static_cast<long long>(s.kicks),
+	    static_cast<long long>(s.wakeups), s.per_item(static_cast<double>(s.queue_ns)),
+	    static_cast<unsigned long long>(s.latency_pct(50)),
+	    static_cast<unsigned long long>(s.latency_pct(90)),
+	    static_cast<unsigned long long>(s.latency_pct(99)),
+	    static_cast<unsigned long long>(s.latency_pct(100)));
 	return buf;
 }
 

@@ -15,10 +15,10 @@
 namespace twa {
 
 const UringSetup kUringSetups[4] = {
-	{"default", 0},
-	{"coop_taskrun", IORING_SETUP_COOP_TASKRUN},
-	{"coop_taskrun_flag", IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG},
-	{"defer_taskrun", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN},
+    {"default", 0},
+    {"coop_taskrun", IORING_SETUP_COOP_TASKRUN},
+    {"coop_taskrun_flag", IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG},
+    {"defer_taskrun", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN},
 };
 
 const UringSetup& uring_setup(const std::string& name)
@@ -108,11 +108,11 @@ std::string uring_line(const UringResult& r)
 {
 	char buf[256];
 	std::snprintf(buf, sizeof(buf),
-		      "# uring setup=%s supported=%d errno=%d ops=%d ipis=%llu ipis_per_op=%.3f "
-		      "saw_taskrun=%d ops_per_s=%.0f",
-		      r.setup.c_str(), r.supported, r.setup_errno, r.ops,
-		      static_cast<unsigned long long>(r.ipis), r.ipis_per_op(), r.saw_taskrun,
-		      r.ops_per_s);
+	              "# uring setup=%s supported=%d errno=%d ops=%d ipis=%llu ipis_per_op=%.3f "
+	              "saw_taskrun=%d ops_per_s=%.0f",
+	              r.setup.c_str(), r.supported, r.setup_errno, r.ops,
+	              static_cast<unsigned long long>(r.ipis), r.ipis_per_op(), r.saw_taskrun,
+	              r.ops_per_s);
 	return buf;
 }
 

@@ -41,26 +41,32 @@ protected:
 		features = client.features();
 		ASSERT_FALSE(features.release().empty()) << "module not loaded?";
 	}
-	bool native(Mode m) const { return m != Mode::SignalNoIpi || features.native_signal_no_ipi(); }
+	bool native(Mode m) const
+	{
+		return m != Mode::SignalNoIpi || features.native_signal_no_ipi();
+	}
 	std::vector<Impl> impls(Mode m) const
 	{
 		if (native(m))
 			return {Impl::Native, Impl::Backport};
 		return {Impl::Backport};
 	}
-	static std::uint64_t noise(int n) { return static_cast<std::uint64_t>(kNoiseFrac * n) + kNoiseAbs; }
+	static std::uint64_t noise(int n)
+	{
+		return static_cast<std::uint64_t>(kNoiseFrac * n) + kNoiseAbs;
+	}
 
 	// Measure, print the figures, and fail the test on a measurement error.
 	Sample measure(const std::string& target, pid_t tid, Mode mode, Impl impl, int n,
-		       const RunOptions& opt = {})
+	               const RunOptions& opt = {})
 	{
 		auto s = run_items(client, tid, mode, impl, n, opt);
 		std::printf("%s\n", ipi_line(target, mode, impl, s).c_str());
 		std::fflush(stdout);
 		EXPECT_TRUE(s.ok()) << s.error;
 		RecordProperty(target + "_" + std::string(to_string(mode)) + "_" +
-				       std::string(to_string(impl)) + "_ipis",
-			       static_cast<int>(s.ipis()));
+		                   std::string(to_string(impl)) + "_ipis",
+		               static_cast<int>(s.ipis()));
 		return s;
 	}
 
@@ -114,7 +120,8 @@ TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 	for (auto impl : impls(Mode::SignalNoIpi)) {
 		auto s = measure("spinner", spin.tid(), Mode::SignalNoIpi, impl, n);
 		EXPECT_EQ(s.ran, n);
-		EXPECT_LE(s.ipis(), noise(n)) << to_string(impl) << ": RES " << s.res << " CAL " << s.cal;
+		EXPECT_LE(s.ipis(), noise(n))
+		    << to_string(impl) << ": RES " << s.res << " CAL " << s.cal;
 		EXPECT_EQ(s.kicks, 0);
 	}
 }
@@ -142,7 +149,7 @@ TEST_F(Ipi, SleeperIsWokenNotKicked)
 	auto per_mode = static_cast<std::uint64_t>(impls(Mode::SignalNoIpi).size());
 	auto a = wake_ipis[0] / impls(Mode::Signal).size(), b = wake_ipis[1] / per_mode;
 	EXPECT_LE(a > b ? a - b : b - a, static_cast<std::uint64_t>(0.15 * n) + noise(n))
-		<< "signal " << a << " vs signal_no_ipi " << b;
+	    << "signal " << a << " vs signal_no_ipi " << b;
 }
 
 // resume kicks a running task (set_notify_resume), so one IPI per item.
@@ -237,11 +244,11 @@ TEST_F(Ipi, ErrorCodes)
 	} else {
 		EXPECT_EQ(err, EOPNOTSUPP);
 		EXPECT_EQ(client.queue(sleeper.tid(), Mode::SignalNoIpi, Impl::Auto), 0)
-			<< "auto falls back to the backport";
+		    << "auto falls back to the backport";
 	}
 	EXPECT_EQ(client.command("queue tid=" + std::to_string(sleeper.tid()) +
-				 " mode=signal_no_ipi impl=backport"),
-		  0);
+	                         " mode=signal_no_ipi impl=backport"),
+	          0);
 	auto queued = client.stats().queued();
 	EXPECT_TRUE(client.wait_run(queued, 3000ms));
 }
@@ -280,10 +287,10 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 	auto after = InterruptTable::read();
 	auto ipis = delta(before, after, kTargetCpu, {"RES", "CAL"});
 	std::printf("# consumer items=%d ipis=%llu res=%llu cal=%llu tlb=%llu\n", n,
-		    static_cast<unsigned long long>(ipis),
-		    static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"RES"})),
-		    static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"CAL"})),
-		    static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"TLB"})));
+	            static_cast<unsigned long long>(ipis),
+	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"RES"})),
+	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"CAL"})),
+	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"TLB"})));
 	// Each NO_IPI item waits for a tick (~5 ms under TCG), so 100 items hold
 	// the window open ~0.5 s, and on 6.1 background RES to CPU 1 arrive at
 	// a varying rate: 0-12 per window were seen, for this consumer and for

@@ -51,7 +51,8 @@ TEST_F(IoUring, CoopTaskrunSendsFarFewerIpis)
 		auto r = ring("coop_taskrun", 1);
 		EXPECT_FALSE(r.supported);
 		EXPECT_EQ(r.setup_errno, EINVAL) << "an old kernel rejects unknown setup flags";
-		GTEST_SKIP() << "kernel without COOP_TASKRUN: setup fails with EINVAL, as it should";
+		GTEST_SKIP()
+		    << "kernel without COOP_TASKRUN: setup fails with EINVAL, as it should";
 	}
 	auto d = ring("default", ops());
 	auto c = ring("coop_taskrun", ops());

@@ -31,8 +31,8 @@ TEST_P(GuestCapture, HasTwoCpusAndIpiLines)
 }
 
 INSTANTIATE_TEST_SUITE_P(Debian, GuestCapture,
-			 ::testing::Values("5.10-2cpu.txt", "6.1-2cpu.txt", "6.12-2cpu.txt",
-					   "host-6.18-2cpu.txt"));
+                         ::testing::Values("5.10-2cpu.txt", "6.1-2cpu.txt", "6.12-2cpu.txt",
+                                           "host-6.18-2cpu.txt"));
 
 TEST(Interrupts, Debian510ExactValues)
 {
@@ -77,7 +77,8 @@ TEST(Interrupts, DeltaSumsLinesAndNeverGoesNegative)
 
 TEST(Interrupts, ShortRowsAndCrlf)
 {
-	auto t = InterruptTable::parse("           CPU0       CPU1\r\nRES:   7\r\nCAL: 1 2 Function\r\n");
+	auto t = InterruptTable::parse(
+	    "           CPU0       CPU1\r\nRES:   7\r\nCAL: 1 2 Function\r\n");
 	EXPECT_EQ(t.count("CAL", 1), 2u);
 	EXPECT_EQ(t.count("RES", 1), 7u); // one value: treated as a total
 }

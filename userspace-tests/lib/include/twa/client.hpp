@@ -81,7 +81,7 @@ public:
 	// Poll until stats().run() >= @runs; calls @poke (if any) between polls.
 	// False on timeout.
 	bool wait_run(std::int64_t runs, std::chrono::milliseconds timeout,
-		      const std::function<void()>& poke = {}) const;
+	              const std::function<void()>& poke = {}) const;
 
 	const std::string& dir() const { return dir_; }
 

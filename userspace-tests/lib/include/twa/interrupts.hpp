@@ -32,6 +32,6 @@ private:
 
 // Interrupts of the given lines that CPU @cpu received between two reads.
 std::uint64_t delta(const InterruptTable& before, const InterruptTable& after, int cpu,
-		    const std::vector<std::string>& names);
+                    const std::vector<std::string>& names);
 
 } // namespace twa

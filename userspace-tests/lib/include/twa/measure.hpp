@@ -49,7 +49,7 @@ struct RunOptions {
 // Reset the module's counters, then queue @n items to @tid one at a time,
 // each after the previous one ran, and measure.
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n,
-		 const RunOptions& opt = {});
+                 const RunOptions& opt = {});
 
 // One parseable line per measurement: "# ipi key=value ...".
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s);
