@@ -12,15 +12,30 @@ KERNEL ?= 6.1
 ITEMS ?= 1000
 OPS ?= 1000
 
-.PHONY: all modules install clean run test kunit check help
+# Debian's headers name the compiler the kernel was built with (5.10:
+# gcc-10, which bookworm lacks). Where it is missing, the machine's gcc
+# builds a module that loads and runs: say so and use it.
+TWA_KCC := $(shell sed -n 's/^CC = .*(CROSS_COMPILE)\(gcc-[0-9]*\)$$/\1/p' \
+	     $(KDIR)/.kernelvariables 2>/dev/null)
+ifneq ($(TWA_KCC),)
+ifeq ($(shell command -v $(TWA_KCC) 2>/dev/null),)
+TWA_CC := CC=gcc
+$(info twa-noipi: $(TWA_KCC), the kernel's compiler, is missing: building with gcc)
+endif
+endif
+
+.PHONY: all modules install clean run test kunit check dkms-test help
 
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(TWA_CC) modules
 
 install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(TWA_CC) modules_install
+
+dkms-test:
+	scripts/dkms-test.sh
 
 run:
 	TWA_ITEMS=$(ITEMS) TWA_OPS=$(OPS) scripts/run.sh $(KERNEL)
@@ -35,5 +50,5 @@ help:
 	@sed -n '2,10p' Makefile
 
 clean:
-	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) $(TWA_CC) clean; fi
 	rm -rf build

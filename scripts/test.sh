@@ -9,11 +9,12 @@ usage() {
 	cat <<USAGE
 Usage: scripts/test.sh [SERIES...]   (make test)
 
-Installs missing host packages (as root), then runs: shellcheck on the
-scripts, checkpatch on the kernel C, the C++ host unit tests (ctest), and
-for each SERIES (default: $TWA_SERIES_ALL) the guest smoke test and the
-GoogleTest IPI suite under QEMU, plus a nohz_full=1 boot on 6.1 and 6.12;
-then the KUnit suites on 5.10 and 6.1 kernels built from Debian's sources.
+Installs missing host packages (as root), then runs: make check
+(checkpatch, sparse, shellcheck, clang-format, clang-tidy), the C++ host
+unit tests (ctest), a DKMS build per series, and for each SERIES (default:
+$TWA_SERIES_ALL) the guest smoke test, the GoogleTest IPI suite and the
+example consumer under QEMU, plus a nohz_full=1 boot on 6.1 and 6.12; then
+the KUnit suites on 5.10 and 6.1 kernels built from Debian's sources.
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
 USAGE
 }
@@ -39,10 +40,10 @@ step() {
 	fi
 }
 
-step shellcheck shellcheck -x "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh \
-	"$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run"
-step checkpatch "$TWA_ROOT/scripts/checkpatch.sh"
+step "make check (checkpatch, sparse, shellcheck, clang-format, clang-tidy)" \
+	"$TWA_ROOT/scripts/check.sh"
 step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
+step "DKMS build against every series' headers" "$TWA_ROOT/scripts/dkms-test.sh" "${series[@]}"
 for s in "${series[@]}"; do
 	step "guest $s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests \
 		--tests "smoke twa-ipi-tests consumer" "$s"

@@ -89,13 +89,20 @@ void Sleeper::run()
 		;
 }
 
-void Sleeper::stop()
+void Sleeper::stop() noexcept
 {
 	if (!thread_.joinable())
 		return;
-	if (write(pipe_[1], "x", 1) != 1)
-		throw std::runtime_error("sleeper: cannot wake");
-	thread_.join();
+	// A pipe with room for one byte cannot refuse it; retry on EINTR. If
+	// it still failed, join() would hang: detach rather than block.
+	ssize_t n;
+	do
+		n = write(pipe_[1], "x", 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		thread_.join();
+	else
+		thread_.detach();
 }
 
 } // namespace twa

@@ -1,6 +1,7 @@
 #include "twa/measure.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -14,7 +15,8 @@ std::uint64_t Sample::latency_pct(double p) const
 		return 0;
 	auto v = latencies_ns;
 	std::sort(v.begin(), v.end());
-	auto idx = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+	auto idx =
+	    static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(v.size() - 1)));
 	return v[std::min(idx, v.size() - 1)];
 }
 

@@ -56,7 +56,7 @@ public:
 	Sleeper& operator=(const Sleeper&) = delete;
 
 	pid_t tid() const { return tid_.load(); }
-	void stop();
+	void stop() noexcept;
 
 private:
 	void run();

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build twa-noipi with DKMS, for real, against the cached Debian headers of
+# every series, in private DKMS trees (nothing installed system-wide).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: scripts/dkms-test.sh [SERIES...]   (make dkms-test)
+
+For each SERIES (default: $TWA_SERIES_ALL): dkms add + dkms build of the
+package described by dkms.conf, with --dkmstree/--sourcetree under
+$TWA_BUILD/dkms and --kernelsourcedir pointing at the cached headers, then
+checks the built module's vermagic names that kernel.
+USAGE
+}
+case "${1:-}" in -h | --help) usage; exit 0 ;; esac
+series=("$@")
+[ ${#series[@]} -gt 0 ] || read -ra series <<<"$TWA_SERIES_ALL"
+need_cmds dkms:dkms modinfo:kmod
+
+name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
+for s in "${series[@]}"; do
+	series_check "$s"
+	# shellcheck disable=SC1091
+	. "$(kernel_dir "$s")/kernel.env"
+	d=$TWA_BUILD/dkms/$s
+	rm -rf "$d"
+	mkdir -p "$d/tree" "$d/src/$name-$ver"
+	(cd "$TWA_ROOT" && tar -cf - dkms.conf Makefile Kbuild module include kunit \
+		scripts/compat-probe.sh) | tar -xf - -C "$d/src/$name-$ver"
+	trees=(--dkmstree "$d/tree" --sourcetree "$d/src")
+	log "$s: dkms add + build $name/$ver for $KRELEASE"
+	if ! { dkms add -m "$name" -v "$ver" "${trees[@]}" &&
+		dkms build -m "$name" -v "$ver" -k "$KRELEASE" --kernelsourcedir "$KDIR" \
+			"${trees[@]}"; } >"$d/dkms.log" 2>&1; then
+		tail -30 "$d/dkms.log" >&2
+		find "$d/tree" -name make.log -exec tail -30 {} \; >&2
+		die "$s: DKMS build failed (log: $d/dkms.log)"
+	fi
+	ko=$(find "$d/tree/$name/$ver/$KRELEASE" -name 'twa_noipi.ko*' | head -1)
+	[ -n "$ko" ] || die "$s: DKMS reported success but built no twa_noipi.ko"
+	vermagic=$(modinfo -F vermagic "$ko")
+	case "$vermagic" in
+	"$KRELEASE "*) log "$s: DKMS built $(basename "$ko") (vermagic: $vermagic)" ;;
+	*) die "$s: vermagic '$vermagic' does not name $KRELEASE" ;;
+	esac
+done
