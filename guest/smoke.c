@@ -6,81 +6,16 @@
  * counters balance, then checks error codes and malformed input.
  * Prints TAP; exits non-zero if any check failed.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
+#include "common.h"
+
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
-#define DIR "/sys/kernel/debug/twa_noipi/"
+#define DIR TWA_DIR
 #define ITEMS 20
-
-static int ntest, nfail;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		nfail++;
-}
-
-/* Write one command; 0 or -errno. */
-static int ctl_raw(const char *buf, size_t len)
-{
-	int fd = open(DIR "control", O_WRONLY);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	return err;
-}
-
-static int ctl(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return ctl_raw(buf, (size_t)len);
-}
-
-static long long stat_get(const char *key)
-{
-	char k[64];
-	long long v, r = -1;
-	FILE *f = fopen(DIR "stats", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", k, &v) == 2)
-		if (!strcmp(k, key))
-			r = v;
-	fclose(f);
-	return r;
-}
 
 static int feature_is(const char *key, const char *val)
 {
@@ -95,22 +30,6 @@ static int feature_is(const char *key, const char *val)
 			r = !strcmp(v, val);
 	fclose(f);
 	return r;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* Targets: a spinner that makes no syscalls, and an interruptible sleeper. */

@@ -465,13 +465,20 @@ static void twa_test_concurrent_queuers(struct kunit *test)
 	int i, errors = 0;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, q);
+	/* One CPU would serialise the queuers: nothing concurrent to test. */
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
 	for (i = 0; i < TWA_QUEUERS; i++) {
+		struct task_struct *k;
+
 		q[i].target = t;
 		q[i].works = kunit_kzalloc(test, TWA_PER_QUEUER * sizeof(*q[i].works),
 					   GFP_KERNEL);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, q[i].works);
 		init_completion(&q[i].done);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(twa_queuer_fn, &q[i], "twa-q%d", i)));
+		k = kthread_create(twa_queuer_fn, &q[i], "twa-q%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+		kthread_bind(k, i % num_online_cpus());
+		wake_up_process(k);
 	}
 	for (i = 0; i < TWA_QUEUERS; i++) {
 		wait_for_completion(&q[i].done);

@@ -30,7 +30,7 @@ bin=$TWA_BUILD/guest-bin
 mkdir -p "$bin"
 for c in "$TWA_ROOT"/guest/*.c; do
 	exe=$bin/$(basename "$c" .c)
-	if [ ! -x "$exe" ] || [ "$c" -nt "$exe" ]; then
+	if [ ! -x "$exe" ] || [ "$c" -nt "$exe" ] || [ "$TWA_ROOT/guest/common.h" -nt "$exe" ]; then
 		log "building guest program $(basename "$exe")"
 		gcc -O2 -Wall -Wextra -Werror -static -pthread -o "$exe" "$c"
 	fi

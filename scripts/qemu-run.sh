@@ -14,6 +14,7 @@ module, runs the guest tests, unloads, and checks the results.
 
   --tests "A B"     guest programs to run (default: smoke)
   --args "..."      arguments for every guest program
+  --args-for P "..." arguments for guest program P only (repeatable)
   --append "..."    extra kernel command line (e.g. nohz_full=1)
   --name NAME       run name, for the output directory (default: tests)
   --timeout SEC     hard limit for the guest (default: 600)
@@ -27,12 +28,14 @@ worked and the kernel printed no WARN/BUG/oops.
 USAGE
 }
 
+prog_args=()
 tests=smoke args="" append="" name=tests timeout=600 smp=2 follow="" accel="tcg,thread=multi"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--tests) tests=$2; shift 2 ;;
 	--args) args=$2; shift 2 ;;
+	--args-for) prog_args+=("twa_args_${2//-/_}=\"$3\""); shift 3 ;;
 	--append) append=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
@@ -61,6 +64,7 @@ result=$out/result.txt
 cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5"
 cmdline+=" twa_tests=\"$tests\""
 [ -n "$args" ] && cmdline+=" twa_args=\"$args\""
+[ ${#prog_args[@]} -gt 0 ] && cmdline+=" ${prog_args[*]}"
 [ -n "$append" ] && cmdline+=" $append"
 
 log "$s: booting $KRELEASE ($accel, $smp vCPUs) for: $tests"
@@ -96,6 +100,7 @@ fail() {
 grep -q '^end$' "$result" || fail "guest did not finish (panic or crash?)"
 grep -q '^insmod ok$' "$result" || fail "module did not load"
 grep -q '^kernel-splat$' "$result" && fail "kernel printed a WARN/BUG/oops"
+grep -q '^kmemleak-hit$' "$result" && fail "kmemleak found unreferenced objects"
 if grep -qE 'WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic' "$console"; then
 	fail "kernel printed a WARN/BUG/oops/panic"
 fi

@@ -13,8 +13,10 @@ Installs missing host packages (as root), then runs: make check
 (checkpatch, sparse, shellcheck, clang-format, clang-tidy), the C++ host
 unit tests (ctest), a DKMS build per series, and for each SERIES (default:
 $TWA_SERIES_ALL) the guest smoke test, the GoogleTest IPI suite and the
-example consumer under QEMU, plus a nohz_full=1 boot on 6.1 and 6.12; then
-the KUnit suites on 5.10 and 6.1 kernels built from Debian's sources.
+example consumer, the fuzzer and the race tests under QEMU, plus a
+nohz_full=1 boot on 6.1 and 6.12; then the KUnit suites on 5.10 and 6.1
+kernels built from Debian's sources, and everything again on their debug
+flavour (KASAN, lockdep, kmemleak).
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
 USAGE
 }
@@ -44,9 +46,14 @@ step "make check (checkpatch, sparse, shellcheck, clang-format, clang-tidy)" \
 	"$TWA_ROOT/scripts/check.sh"
 step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
 step "DKMS build against every series' headers" "$TWA_ROOT/scripts/dkms-test.sh" "${series[@]}"
+# Races: full-size unload cycles on the default kernel (each rmmod waits
+# for an RCU-tasks grace period, ~0.4 s under TCG), fewer elsewhere.
+unloads() { if [ "$1" = "$TWA_SERIES_DEFAULT" ]; then echo 1000; else echo 200; fi; }
+guest_progs="smoke twa-ipi-tests consumer fuzz races"
 for s in "${series[@]}"; do
-	step "guest $s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests \
-		--tests "smoke twa-ipi-tests consumer" "$s"
+	step "guest $s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests --timeout 1800 \
+		--tests "$guest_progs" --args-for fuzz 20 \
+		--args-for races "$(unloads "$s") 1000 100000" "$s"
 	# NO_HZ_FULL exists on 6.1 and 6.12 only.
 	if [ "$s" != 5.10 ]; then
 		step "guest $s nohz_full=1" "$TWA_ROOT/scripts/qemu-run.sh" --name nohz \
@@ -55,6 +62,13 @@ for s in "${series[@]}"; do
 	fi
 done
 step "kunit (kernels built from Debian sources)" "$TWA_ROOT/scripts/kunit.sh"
+# Debug kernels: KASAN, lockdep, atomic-sleep, debug objects, kmemleak.
+step "kunit on debug kernels" "$TWA_ROOT/scripts/kunit.sh" --flavour debug
+for s in 5.10 6.1; do
+	step "guest debug-$s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests --timeout 2400 \
+		--tests "$guest_progs" --args-for fuzz 15 --args-for races "50 300 20000" \
+		"debug-$s"
+done
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done
