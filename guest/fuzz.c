@@ -309,6 +309,17 @@ int main(int argc, char **argv)
 	/* Everything queued runs once the targets enter the kernel. */
 	for (int i = 0; i < 40 && !wait_settled(250); i++)
 		flush_targets();
+	if (stat_get("outstanding") != 0) {
+		double t = now_s();
+		int i;
+
+		/* Lost, or only late? Keep flushing for up to 30 s and say. */
+		for (i = 0; i < 120 && !wait_settled(250); i++)
+			flush_targets();
+		printf("# fuzz: %lld item(s) still pending after 10 s; %s after %.1f s more\n",
+		       stat_get("outstanding") + (i < 120), i < 120 ? "drained" : "NOT drained",
+		       now_s() - t);
+	}
 	printf("# fuzz: %ld writes: %ld ok, %ld EINVAL, %ld ESRCH, %ld EOPNOTSUPP, %ld EBUSY, "
 	       "%ld ENOMEM, %ld other; %ld partial writes, %ld long lines\n",
 	       t.writes, t.ok, t.einval, t.esrch, t.eopnotsupp, t.ebusy, t.enomem, t.bad,

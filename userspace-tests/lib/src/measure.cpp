@@ -38,6 +38,7 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	if (int err = c.reset(); err != 0)
 		s.error = errno_text("reset before item", 0, err);
 	auto before = InterruptTable::read();
+	auto t0 = std::chrono::steady_clock::now();
 	for (int i = 0; i < n && s.ok(); i++) {
 		if (int err = c.queue(tid, mode, impl); err != 0) {
 			s.error = errno_text("queue", i, err);
@@ -55,6 +56,8 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 			          std::to_string(opt.timeout.count()) + " ms";
 	}
 	auto after = InterruptTable::read();
+	s.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0);
 	auto st = c.stats();
 	s.ran = st.run();
 	s.res = delta(before, after, kTargetCpu, {"RES"});
@@ -67,6 +70,16 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 		s.after_mark.push_back(r.after_mark);
 	}
 	return s;
+}
+
+std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duration)
+{
+	auto before = InterruptTable::read();
+	auto end = std::chrono::steady_clock::now() + duration;
+	while (std::chrono::steady_clock::now() < end)
+		(void)c.stats();
+	auto after = InterruptTable::read();
+	return delta(before, after, kTargetCpu, {"RES", "CAL"});
 }
 
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s)

@@ -56,6 +56,19 @@ protected:
 		return static_cast<std::uint64_t>(kNoiseFrac * n) + kNoiseAbs;
 	}
 
+	// What a quiet mode may show: CPU 1's own background over an equally
+	// long window right after (twice it, for a background that comes in
+	// bursts), plus the fixed noise allowance. On an idle host the
+	// background is 0-1; on a loaded one it was seen at 60 per second.
+	std::uint64_t quiet_bound(const Sample& s)
+	{
+		auto bg = background_ipis(client, s.elapsed);
+		std::printf("# background ipis=%llu over %lld ms\n",
+		            static_cast<unsigned long long>(bg),
+		            static_cast<long long>(s.elapsed.count()));
+		return 2 * bg + noise(s.items);
+	}
+
 	// Measure, print the figures, and fail the test on a measurement error.
 	Sample measure(const std::string& target, pid_t tid, Mode mode, Impl impl, int n,
 	               const RunOptions& opt = {})
@@ -120,9 +133,9 @@ TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 	for (auto impl : impls(Mode::SignalNoIpi)) {
 		auto s = measure("spinner", spin.tid(), Mode::SignalNoIpi, impl, n);
 		EXPECT_EQ(s.ran, n);
-		EXPECT_LE(s.ipis(), noise(n))
-		    << to_string(impl) << ": RES " << s.res << " CAL " << s.cal;
 		EXPECT_EQ(s.kicks, 0);
+		EXPECT_LE(s.ipis(), quiet_bound(s))
+		    << to_string(impl) << ": RES " << s.res << " CAL " << s.cal;
 	}
 }
 
@@ -182,7 +195,7 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 		auto s = measure("spinner", spin.tid(), Mode::None, impl, n, opt);
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.held, n / 2);
-		EXPECT_LE(s.ipis(), noise(n));
+		EXPECT_LE(s.ipis(), quiet_bound(s));
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
 		EXPECT_EQ(after, s.held) << "held items run right after the target's syscall";
 	}

@@ -24,7 +24,8 @@ struct Sample {
 	std::int64_t kicks = 0;
 	std::int64_t wakeups = 0;
 	std::int64_t queue_ns = 0;
-	int held = 0; // items still pending after the hold check, if any
+	std::chrono::milliseconds elapsed{0}; // wall time of the measurement
+	int held = 0;                         // items still pending after the hold check, if any
 	std::vector<std::uint64_t> latencies_ns;
 	std::vector<bool> after_mark;
 	std::string error; // empty unless something went wrong
@@ -50,6 +51,11 @@ struct RunOptions {
 // each after the previous one ran, and measure.
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n,
                  const RunOptions& opt = {});
+
+// IPIs CPU kTargetCpu receives while nothing is queued: poll the stats file
+// for @duration, as run_items() does while it waits, and count RES + CAL.
+// What a mode adds is then what it gets beyond this background.
+std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duration);
 
 // One parseable line per measurement: "# ipi key=value ...".
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s);
