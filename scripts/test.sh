@@ -66,7 +66,7 @@ step "kunit (kernels built from Debian sources)" "$TWA_ROOT/scripts/kunit.sh"
 step "kunit on debug kernels" "$TWA_ROOT/scripts/kunit.sh" --flavour debug
 for s in 5.10 6.1; do
 	step "guest debug-$s" "$TWA_ROOT/scripts/qemu-run.sh" --name tests --timeout 2400 \
-		--tests "$guest_progs" --args-for fuzz 15 --args-for races "50 300 20000" \
+		--tests "$guest_progs" --args-for fuzz 15 --args-for races "300 300 20000" \
 		"debug-$s"
 done
 
