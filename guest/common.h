@@ -10,10 +10,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +116,72 @@ static inline int wait_settled(int timeout_ms)
 		sleep_ms(5);
 	}
 	return 0;
+}
+
+/*
+ * The two targets every program queues to, both pinned to CPU 1: a thread
+ * spinning in user space that makes no syscalls, and one asleep in read()
+ * on a pipe (TASK_INTERRUPTIBLE). SIGUSR1 has a no-op SA_RESTART handler:
+ * a signal only makes a target enter the kernel and run its task_work.
+ */
+static atomic_int spin_stop, spinner_tid, sleeper_tid;
+static int sleeper_pipe[2];
+static pthread_t target_threads[2];
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	pin(1);
+	atomic_store(&spinner_tid, (int)syscall(SYS_gettid));
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	char c;
+
+	(void)arg;
+	pin(1);
+	atomic_store(&sleeper_tid, (int)syscall(SYS_gettid));
+	while (read(sleeper_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static inline int targets_start(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+
+	sigaction(SIGUSR1, &sa, NULL);
+	if (pipe(sleeper_pipe) ||
+	    pthread_create(&target_threads[0], NULL, spinner, NULL) ||
+	    pthread_create(&target_threads[1], NULL, sleeper, NULL))
+		return -1;
+	while (!atomic_load(&spinner_tid) || !atomic_load(&sleeper_tid))
+		sleep_ms(1);
+	return 0;
+}
+
+static inline int targets_stop(void)
+{
+	atomic_store(&spin_stop, 1);
+	if (write(sleeper_pipe[1], "x", 1) != 1)
+		return -1;
+	pthread_join(target_threads[0], NULL);
+	pthread_join(target_threads[1], NULL);
+	return 0;
+}
+
+static inline void signal_tid(int tid)
+{
+	syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
 }
 
 #endif

@@ -11,12 +11,8 @@
 #include "common.h"
 
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 
 static uint64_t rng_state;
 
@@ -35,36 +31,6 @@ static unsigned int pick(unsigned int n)
 }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static atomic_int spin_stop, spinner_tid, sleeper_tid;
-static int sleeper_pipe[2];
-
-static void *spinner(void *arg)
-{
-	(void)arg;
-	pin(1);
-	atomic_store(&spinner_tid, (int)syscall(SYS_gettid));
-	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
-		;
-	return NULL;
-}
-
-static void *sleeper(void *arg)
-{
-	char c;
-
-	(void)arg;
-	pin(1);
-	atomic_store(&sleeper_tid, (int)syscall(SYS_gettid));
-	while (read(sleeper_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-}
 
 /* A value for key @k: valid, boundary, or hostile. */
 static void value(char *out, size_t n, const char *k)
@@ -213,9 +179,9 @@ static int partial_write(const char *buf, size_t len)
 /* Signals run pending task_work, even TWA_NONE's (get_signal()). */
 static void flush_targets(void)
 {
-	syscall(SYS_tgkill, getpid(), atomic_load(&spinner_tid), SIGUSR1);
-	syscall(SYS_tgkill, getpid(), atomic_load(&sleeper_tid), SIGUSR1);
-	syscall(SYS_tgkill, getpid(), (int)syscall(SYS_gettid), SIGUSR1);
+	signal_tid(atomic_load(&spinner_tid));
+	signal_tid(atomic_load(&sleeper_tid));
+	signal_tid((int)syscall(SYS_gettid));
 }
 
 /* A well-formed queue command, so that items really get queued. */
@@ -232,12 +198,10 @@ static size_t valid(char *buf, size_t cap)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	static char buf[70000];
 	double secs = argc > 1 ? atof(argv[1]) : 20, end;
 	uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : (uint64_t)(now_s() * 1e6);
 	struct tally t = { 0 };
-	pthread_t th[2];
 	long long failed_before;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -245,13 +209,8 @@ int main(int argc, char **argv)
 	printf("# fuzz: %.0f s, seed %llu (fuzz %.0f %llu reproduces)\n", secs,
 	       (unsigned long long)seed, secs, (unsigned long long)seed);
 	pin(0);
-	sigaction(SIGUSR1, &sa, NULL);
-	if (pipe(sleeper_pipe))
+	if (targets_start())
 		return 1;
-	pthread_create(&th[0], NULL, spinner, NULL);
-	pthread_create(&th[1], NULL, sleeper, NULL);
-	while (!atomic_load(&spinner_tid) || !atomic_load(&sleeper_tid))
-		sleep_ms(1);
 	check(ctl("reset") == 0, "reset before fuzzing");
 	failed_before = stat_get("failed");
 
@@ -333,11 +292,8 @@ int main(int argc, char **argv)
 	      stat_get("run"), stat_get("queued"));
 	check(t.writes > 1000, "fuzzed enough to mean something (%ld writes)", t.writes);
 
-	atomic_store(&spin_stop, 1);
-	if (write(sleeper_pipe[1], "x", 1) != 1)
+	if (targets_stop())
 		return 1;
-	pthread_join(th[0], NULL);
-	pthread_join(th[1], NULL);
 	printf("1..%d\n# fuzz: %d passed, %d failed\n", ntest, ntest - nfail, nfail);
 	return nfail ? 1 : 0;
 }

@@ -15,48 +15,10 @@
 #include "common.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define MODULE_PATH "/twa/twa_noipi.ko"
-
-static atomic_int spin_stop, spinner_tid, sleeper_tid;
-static int sleeper_pipe[2];
-
-static void *spinner(void *arg)
-{
-	(void)arg;
-	pin(1);
-	atomic_store(&spinner_tid, (int)syscall(SYS_gettid));
-	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
-		;
-	return NULL;
-}
-
-static void *sleeper(void *arg)
-{
-	char c;
-
-	(void)arg;
-	pin(1);
-	atomic_store(&sleeper_tid, (int)syscall(SYS_gettid));
-	while (read(sleeper_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-}
-
-static void signal_tid(int tid)
-{
-	syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
-}
 
 /*
  * Wait for every queued item to run, signalling the sleeper (whose none
@@ -318,11 +280,9 @@ static void odd_targets(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	int unloads = argc > 1 ? atoi(argv[1]) : 200;
 	int exits = argc > 2 ? atoi(argv[2]) : 1000;
 	int items = argc > 3 ? atoi(argv[3]) : 100000;
-	pthread_t th[2];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
@@ -330,24 +290,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pin(0);
-	sigaction(SIGUSR1, &sa, NULL);
-	if (pipe(sleeper_pipe))
+	if (targets_start())
 		return 1;
-	pthread_create(&th[0], NULL, spinner, NULL);
-	pthread_create(&th[1], NULL, sleeper, NULL);
-	while (!atomic_load(&spinner_tid) || !atomic_load(&sleeper_tid))
-		sleep_ms(1);
 
 	odd_targets();
 	concurrent(items);
 	exit_cycles(exits);
 	unload_cycles(unloads);
 
-	atomic_store(&spin_stop, 1);
-	if (write(sleeper_pipe[1], "x", 1) != 1)
+	if (targets_stop())
 		return 1;
-	pthread_join(th[0], NULL);
-	pthread_join(th[1], NULL);
 	printf("1..%d\n# races: %d passed, %d failed\n", ntest, ntest - nfail, nfail);
 	return nfail ? 1 : 0;
 }

@@ -8,11 +8,7 @@
  */
 #include "common.h"
 
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 
 #define DIR TWA_DIR
 #define ITEMS 20
@@ -32,39 +28,6 @@ static int feature_is(const char *key, const char *val)
 	return r;
 }
 
-/* Targets: a spinner that makes no syscalls, and an interruptible sleeper. */
-static atomic_int spin_stop;
-static atomic_int spinner_tid, sleeper_tid;
-static int sleeper_pipe[2];
-
-static void *spinner(void *arg)
-{
-	(void)arg;
-	pin(1);
-	atomic_store(&spinner_tid, (int)syscall(SYS_gettid));
-	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
-		;
-	return NULL;
-}
-
-static void *sleeper(void *arg)
-{
-	char c;
-
-	(void)arg;
-	pin(1);
-	atomic_store(&sleeper_tid, (int)syscall(SYS_gettid));
-	/* pipe_read sleeps TASK_INTERRUPTIBLE; task_work restarts it. */
-	while (read(sleeper_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-}
-
 /*
  * Wait until @want items have run. Items that wait for the target's next
  * kernel entry get one from a signal (get_signal() runs task_work): from
@@ -78,7 +41,7 @@ static int wait_run(long long want, int tid, int flush_after_ms)
 		if (stat_get("run") >= want)
 			return 1;
 		if (flush_after_ms >= 0 && ms >= flush_after_ms && ms % 50 == 0)
-			syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
+			signal_tid(tid);
 		sleep_ms(1);
 	}
 	return 0;
@@ -206,7 +169,7 @@ static void errors(int spin_tid, int sleep_tid)
 	ret = (int)syscall(SYS_delete_module, "twa_noipi", O_NONBLOCK);
 	check(ret < 0 && (errno == EWOULDBLOCK || errno == EBUSY),
 	      "rmmod refused while an item is pending (errno %d)", ret < 0 ? errno : 0);
-	syscall(SYS_tgkill, getpid(), sleep_tid, SIGUSR1);
+	signal_tid(sleep_tid);
 	check(wait_run(stat_get("queued"), sleep_tid, 0), "pending item ran after a signal");
 	check(ctl("mark") == 0, "mark accepted");
 	check(ctl("reset") == 0, "reset accepted once nothing is pending");
@@ -215,8 +178,6 @@ static void errors(int spin_tid, int sleep_tid)
 
 int main(void)
 {
-	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
-	pthread_t spin, sleep_thr;
 	unsigned int m, i;
 	char line[256];
 	FILE *f;
@@ -229,13 +190,8 @@ int main(void)
 	if (f)
 		fclose(f);
 	pin(0);
-	sigaction(SIGUSR1, &sa, NULL);
-	if (pipe(sleeper_pipe))
+	if (targets_start())
 		return 1;
-	pthread_create(&spin, NULL, spinner, NULL);
-	pthread_create(&sleep_thr, NULL, sleeper, NULL);
-	while (!atomic_load(&spinner_tid) || !atomic_load(&sleeper_tid))
-		sleep_ms(1);
 	sleep_ms(50);
 
 	for (m = 0; m < 4; m++)
@@ -245,11 +201,8 @@ int main(void)
 		}
 	errors(spinner_tid, sleeper_tid);
 
-	atomic_store(&spin_stop, 1);
-	if (write(sleeper_pipe[1], "x", 1) != 1)
+	if (targets_stop())
 		return 1;
-	pthread_join(spin, NULL);
-	pthread_join(sleep_thr, NULL);
 	printf("1..%d\n", ntest);
 	printf("# smoke: %d passed, %d failed\n", ntest - nfail, nfail);
 	return nfail ? 1 : 0;

@@ -150,10 +150,23 @@ def markdown(rep):
     return "\n".join(lines)
 
 
-def gnuplot(script, out):
+def bar_chart(out, size, title, ylabel, settings, plot):
+    """A clustered bar chart as SVG, drawn by gnuplot."""
     if not shutil.which("gnuplot"):
         print("report.py: gnuplot not found (package gnuplot-nox): no %s" % out, file=sys.stderr)
         return
+    script = """
+set terminal svg size %s dynamic noenhanced font 'sans,11' background rgb 'white'
+set output '%s'
+set title '%s'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel '%s'
+set key top left
+%s
+plot %s
+""" % (size, out, title, ylabel, settings, plot)
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
@@ -174,20 +187,10 @@ def plots(rep, outdir):
                         f.write('"%s\\n%s" %s %s\n' % (target, mode,
                                                       fmt(vals.get("native"), 4).replace("-", "NaN"),
                                                       fmt(vals.get("backport"), 4).replace("-", "NaN")))
-        gnuplot("""
-set terminal svg size 1000,450 dynamic noenhanced font 'sans,11' background rgb 'white'
-set output '%s'
-set title 'IPIs to the target CPU per item: %s (%s)'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set ylabel 'IPIs per item (RES + CAL)'
-set yrange [0:*]
-set key top left
-set xtics font 'sans,9'
-plot '%s' using 2:xtic(1) title 'native', '' using 3 title 'backport'
-""" % (os.path.join(outdir, "ipis.svg"), rep["kernel"], rep["accel"].upper(), data),
-            os.path.join(outdir, "ipis.svg"))
+        bar_chart(os.path.join(outdir, "ipis.svg"), "1000,450",
+                  "IPIs to the target CPU per item: %s (%s)" % (rep["kernel"], rep["accel"].upper()),
+                  "IPIs per item (RES + CAL)", "set yrange [0:*]\nset xtics font 'sans,9'",
+                  "'%s' using 2:xtic(1) title 'native', '' using 3 title 'backport'" % data)
 
         lat = os.path.join(tmp, "latency.dat")
         with open(lat, "w") as f:
@@ -199,20 +202,12 @@ plot '%s' using 2:xtic(1) title 'native', '' using 3 title 'backport'
                 vals = [max(l[k], 1) / 1000.0 for k in ("p50", "p90", "p99", "max")]
                 f.write('"%s %s\\n%s" %s\n' % (s["target"], s["mode"], s["impl"],
                                                " ".join("%.3f" % v for v in vals)))
-        gnuplot("""
-set terminal svg size 1400,500 dynamic noenhanced font 'sans,11' background rgb 'white'
-set output '%s'
-set title 'Queue-to-run latency per scenario: %s (%s; emulated, compare ratios)'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set logscale y
-set ylabel 'latency (us, log scale)'
-set key top left
-set xtics rotate by -60 font 'sans,8'
-plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p90', '' using 4 title 'p99', '' using 5 title 'max'
-""" % (os.path.join(outdir, "latency.svg"), rep["kernel"], rep["accel"].upper(), lat),
-            os.path.join(outdir, "latency.svg"))
+        bar_chart(os.path.join(outdir, "latency.svg"), "1400,500",
+                  "Queue-to-run latency per scenario: %s (%s; emulated, compare ratios)"
+                  % (rep["kernel"], rep["accel"].upper()),
+                  "latency (us, log scale)", "set logscale y\nset xtics rotate by -60 font 'sans,8'",
+                  "'%s' using 2:xtic(1) title 'p50', '' using 3 title 'p90', "
+                  "'' using 4 title 'p99', '' using 5 title 'max'" % lat)
 
 
 def single(args):
