@@ -10,14 +10,13 @@
 
 #include <stdlib.h>
 
-#define DIR TWA_DIR
 #define ITEMS 20
 
 static int feature_is(const char *key, const char *val)
 {
 	char line[256], k[64], v[128];
 	int r = 0;
-	FILE *f = fopen(DIR "features", "r");
+	FILE *f = fopen(TWA_DIR "features", "r");
 
 	if (!f)
 		return 0;
@@ -183,7 +182,7 @@ int main(void)
 	FILE *f;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	f = fopen(DIR "features", "r");
+	f = fopen(TWA_DIR "features", "r");
 	check(f != NULL, "features readable");
 	while (f && fgets(line, sizeof(line), f))
 		printf("# feature %s", line);

@@ -35,14 +35,27 @@ series_check() {
 }
 
 # Print the directory holding the kernel's kernel.env, fetching or
-# building the kernel first if needed (progress goes to stderr).
+# building the kernel first if needed (progress goes to stderr). A script
+# that resolved it exports TWA_KDIR_<kernel> (kernel_dir_export), so the
+# scripts it runs do not resolve it again.
 kernel_dir() {
+	local var=TWA_KDIR_${1//[.-]/_}
+	if [ -n "${!var:-}" ] && [ -f "${!var}/kernel.env" ]; then
+		echo "${!var}"
+		return 0
+	fi
 	case "$1" in
 	kunit-* | debug-*)
 		"$TWA_ROOT/scripts/build-kunit-kernel.sh" --flavour "${1%%-*}" "${1#*-}"
 		;;
 	*) "$TWA_ROOT/scripts/fetch-kernel.sh" "$1" ;;
 	esac
+}
+
+kernel_dir_export() {
+	local d
+	d=$(kernel_dir "$1") || return 1
+	export "TWA_KDIR_${1//[.-]/_}=$d"
 }
 
 # Print "main-uri security-uri" from the machine's apt sources

@@ -23,6 +23,7 @@ need_cmds busybox:busybox-static cpio:cpio gzip:gzip gcc:gcc
 bb=/bin/busybox
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
 	die "busybox-static is not installed (run scripts/install-deps.sh)"
+kernel_dir_export "$s" || die "$s: no kernel"
 mod=$("$TWA_ROOT/scripts/build-module.sh" "$s")
 
 # Guest programs are the same for every kernel: build once.

@@ -51,6 +51,7 @@ s=$1
 series_check "$s"
 need_cmds qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 
+kernel_dir_export "$s" || die "$s: no kernel"
 initrd=$("$TWA_ROOT/scripts/mkinitramfs.sh" "$s")
 # shellcheck disable=SC1091
 . "$(kernel_dir "$s")/kernel.env"
