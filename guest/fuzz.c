@@ -55,19 +55,13 @@ static void value(char *out, size_t n, const char *k)
 		snprintf(out, n, "%s", impls[pick(ARRAY_SIZE(impls))]);
 	} else if (!strcmp(k, "tid")) {
 		/* Real targets often, so queueing really happens. */
-		/*
-		 * PID 1 is left to races.c: nothing could flush a none item
-		 * queued to it (init ignores signals it has no handler for).
-		 */
 		int real[] = { atomic_load(&spinner_tid), atomic_load(&sleeper_tid),
-			       (int)syscall(SYS_gettid), 2 };
+			       (int)syscall(SYS_gettid), 1, 2 };
 
 		if (pick(3))
 			snprintf(out, n, "%d", real[pick(ARRAY_SIZE(real))]);
 		else
 			snprintf(out, n, "%s", nums[pick(ARRAY_SIZE(nums))]);
-		if (!strcmp(out, "1"))
-			snprintf(out, n, "2");
 	} else if (!strcmp(k, "count")) {
 		/* Mostly small: a count of 65536 to ourselves runs 65536 items. */
 		static const char *const small[] = { "1", "2", "7", "64" };
@@ -176,12 +170,18 @@ static int partial_write(const char *buf, size_t len)
 	return err;
 }
 
-/* Signals run pending task_work, even TWA_NONE's (get_signal()). */
+/*
+ * Signals run pending task_work, even TWA_NONE's (get_signal()). PID 1
+ * (our init, asleep in wait4) ignores signals, and mutated commands reach
+ * it too (a bit flip turns tid=3 into tid=1): a signal-mode item of our
+ * own wakes it, and its task_work_run() runs whatever else is pending.
+ */
 static void flush_targets(void)
 {
 	signal_tid(atomic_load(&spinner_tid));
 	signal_tid(atomic_load(&sleeper_tid));
 	signal_tid((int)syscall(SYS_gettid));
+	ctl("queue tid=1 mode=signal");
 }
 
 /* A well-formed queue command, so that items really get queued. */
