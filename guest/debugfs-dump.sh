@@ -8,3 +8,5 @@ echo mark >$D/control
 echo "== features"; cat $D/features
 echo "== stats"; cat $D/stats
 echo "== items"; cat $D/items
+echo "== ipis"; cat $D/ipis
+echo "== ipi_senders"; cat $D/ipi_senders

@@ -11,6 +11,7 @@
 #include <linux/sched.h>
 #include <linux/task_work.h>
 #include <linux/thread_info.h>
+#include <asm/ptrace.h>
 
 struct seq_file;
 
@@ -62,6 +63,25 @@ const char *twa_compat_unload_sync_name(void);
 /* ENDBR64 check, exposed for tests: see compat.c. */
 const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 				   const u8 at[4], bool ibt);
+
+/*
+ * Where the architecture sends IPIs, for the sender-side counts (ipi.c):
+ * the functions the 6.4+ ipi:ipi_send_* tracepoints sit in front of, the
+ * same on x86_64 from 5.10 to 7.x. Elsewhere the counts are unavailable.
+ */
+#ifdef CONFIG_X86_64
+#define TWA_COMPAT_SEND_RESCHEDULE		"native_smp_send_reschedule"
+#define TWA_COMPAT_SEND_CALL_FUNC_SINGLE	"native_send_call_func_single_ipi"
+#define TWA_COMPAT_SEND_CALL_FUNC_MASK		"native_send_call_func_ipi"
+
+/* At a probed function's entry its return address is on top of the stack. */
+static inline unsigned long twa_compat_entry_return_address(struct pt_regs *regs)
+{
+	return regs_get_kernel_stack_nth(regs, 0);
+}
+
+#define TWA_COMPAT_HAVE_IPI_PROBES
+#endif
 
 int twa_compat_init(void);
 const char *twa_compat_wake_method(void);

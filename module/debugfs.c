@@ -135,6 +135,18 @@ static int twa_items_open_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+static int twa_ipis_open_show(struct seq_file *m, void *v)
+{
+	twa_ipi_show(m);
+	return 0;
+}
+
+static int twa_ipi_senders_open_show(struct seq_file *m, void *v)
+{
+	twa_ipi_show_senders(m);
+	return 0;
+}
+
 static int twa_features_open_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "release %s\n", init_utsname()->release);
@@ -147,6 +159,7 @@ static int twa_features_open_show(struct seq_file *m, void *v)
 	seq_printf(m, "unload_sync %s\n", twa_compat_unload_sync_name());
 	seq_printf(m, "hz %d\n", HZ);
 	twa_compat_show_nohz_full(m);
+	twa_ipi_show_feature(m);
 	seq_printf(m, "cpus %u\n", num_online_cpus());
 	seq_printf(m, "max_count %d\n", TWA_MAX_COUNT);
 	seq_printf(m, "max_outstanding %d\n", TWA_MAX_OUTSTANDING);
@@ -169,6 +182,8 @@ static const struct file_operations name##_fops = {			\
 TWA_SHOW_FOPS(twa_stats);
 TWA_SHOW_FOPS(twa_items);
 TWA_SHOW_FOPS(twa_features);
+TWA_SHOW_FOPS(twa_ipis);
+TWA_SHOW_FOPS(twa_ipi_senders);
 
 int twa_debugfs_init(void)
 {
@@ -180,6 +195,9 @@ int twa_debugfs_init(void)
 	debugfs_create_file("stats", 0400, twa_dir, NULL, &twa_stats_fops);
 	debugfs_create_file("items", 0400, twa_dir, NULL, &twa_items_fops);
 	debugfs_create_file("features", 0400, twa_dir, NULL, &twa_features_fops);
+	debugfs_create_file("ipis", 0400, twa_dir, NULL, &twa_ipis_fops);
+	debugfs_create_file("ipi_senders", 0400, twa_dir, NULL,
+			    &twa_ipi_senders_fops);
 	return 0;
 }
 

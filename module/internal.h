@@ -62,6 +62,17 @@ struct seq_file;
 void twa_stats_show(struct seq_file *m);
 void twa_items_show(struct seq_file *m);
 
+/* Sender-side IPI counts (ipi.c). */
+int twa_ipi_init(void);
+void twa_ipi_exit(void);
+int twa_ipi_notify_begin(void);
+void twa_ipi_notify_end(int slot);
+void twa_ipi_reset(void);
+void twa_ipi_show(struct seq_file *m);
+void twa_ipi_show_senders(struct seq_file *m);
+void twa_ipi_show_stats(struct seq_file *m);
+void twa_ipi_show_feature(struct seq_file *m);
+
 int twa_debugfs_init(void);
 void twa_debugfs_exit(void);
 

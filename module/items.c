@@ -196,6 +196,7 @@ int twa_reset(void)
 	atomic64_set(&twa_stats.wakeups, 0);
 	atomic64_set(&twa_stats.queue_ns, 0);
 	atomic64_set(&twa_stats.latency_ns, 0);
+	twa_ipi_reset();
 	spin_lock(&twa_log_lock);
 	twa_log_next = 0;
 	spin_unlock(&twa_log_lock);
@@ -221,6 +222,7 @@ void twa_stats_show(struct seq_file *m)
 	seq_printf(m, "queue_ns %lld\n", atomic64_read(&twa_stats.queue_ns));
 	seq_printf(m, "latency_ns %lld\n", atomic64_read(&twa_stats.latency_ns));
 	seq_printf(m, "marks %lld\n", atomic64_read(&twa_stats.marks));
+	twa_ipi_show_stats(m);
 }
 
 /* The last TWA_LOG_SIZE run items, oldest first. */

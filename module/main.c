@@ -16,9 +16,14 @@ static int __init twa_init(void)
 	ret = twa_compat_init();
 	if (ret)
 		return ret;
-	ret = twa_debugfs_init();
+	ret = twa_ipi_init();
 	if (ret)
 		return ret;
+	ret = twa_debugfs_init();
+	if (ret) {
+		twa_ipi_exit();
+		return ret;
+	}
 	pr_info("twa_noipi: loaded (native TWA_SIGNAL_NO_IPI: %s, wake_up_state via %s, unload sync: %s)\n",
 		TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? "yes" : "no",
 		twa_compat_wake_method(), twa_compat_unload_sync_name());
@@ -35,6 +40,7 @@ module_init(twa_init);
 static void __exit twa_exit(void)
 {
 	twa_debugfs_exit();
+	twa_ipi_exit();
 	twa_compat_synchronize_rcu_tasks();
 }
 module_exit(twa_exit);

@@ -84,27 +84,31 @@ static void twa_backport_notify(struct task_struct *task, enum twa_mode mode)
 int __twa_task_work_add(struct task_struct *task, struct callback_head *work,
 			enum twa_mode mode, enum twa_impl impl)
 {
-	int ret;
+	int ret, slot;
 
 	if (mode >= TWA_MODE_COUNT || impl >= TWA_IMPL_COUNT)
 		return -EINVAL;
 	if (impl == TWA_IMPL_AUTO)
 		impl = twa_native_has_mode(mode) ? TWA_IMPL_NATIVE : TWA_IMPL_BACKPORT;
+	if (impl == TWA_IMPL_NATIVE && !twa_native_has_mode(mode))
+		return -EOPNOTSUPP;
+	/* IPIs sent from here on are this call's: see ipi.c. */
+	slot = twa_ipi_notify_begin();
 	if (impl == TWA_IMPL_NATIVE) {
-		if (!twa_native_has_mode(mode))
-			return -EOPNOTSUPP;
-		return task_work_add(task, work, twa_native_modes[mode]);
+		ret = task_work_add(task, work, twa_native_modes[mode]);
+	} else {
+		/*
+		 * Queue first, notify after: the flag must never be seen
+		 * without the work it announces. If the task runs the work
+		 * early on its own, the flag only costs it one extra, empty
+		 * task_work_run().
+		 */
+		ret = task_work_add(task, work, TWA_NONE);
+		if (!ret)
+			twa_backport_notify(task, mode);
 	}
-	/*
-	 * Queue first, notify after: the flag must never be seen without the
-	 * work it announces. If the task runs the work early on its own, the
-	 * flag only costs it one extra, empty task_work_run().
-	 */
-	ret = task_work_add(task, work, TWA_NONE);
-	if (ret)
-		return ret;
-	twa_backport_notify(task, mode);
-	return 0;
+	twa_ipi_notify_end(slot);
+	return ret;
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(__twa_task_work_add);
 

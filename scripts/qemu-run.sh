@@ -110,7 +110,7 @@ for t in $tests; do
 	sed -n "/^xml $t begin\$/,/^xml $t end\$/p" "$result" | sed '1d;$d' >"$out/$t.xml"
 	[ -s "$out/$t.xml" ] || rm -f "$out/$t.xml"
 	verdict=$(sed -n "/^test $t begin\$/,/^test $t rc=/p" "$result" |
-		grep -E '^# smoke:|^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test|^# twa_noipi_[a-z]+: pass:' |
+		grep -E '^# smoke:|^# repeat:|^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test|^# twa_noipi_[a-z]+: pass:' |
 		paste -sd' ' - || true)
 	log "$s: $t: ${verdict:-no summary}"
 	grep -q "^test $t rc=0$" "$result" || fail "guest test $t failed"

@@ -130,6 +130,81 @@ std::vector<int> Features::nohz_full() const
 	return parse_cpulist(it->second);
 }
 
+bool Features::ipi_count() const
+{
+	auto it = raw.find("ipi_count");
+	return it != raw.end() && it->second.rfind("kprobe", 0) == 0;
+}
+
+IpiCounts IpiCounts::operator-(const IpiCounts& o) const
+{
+	return {cpu,
+	        kick - o.kick,
+	        wake_res - o.wake_res,
+	        wake_cal - o.wake_cal,
+	        other_res - o.other_res,
+	        other_cal - o.other_cal};
+}
+
+std::vector<IpiCounts> parse_ipis(std::string_view text)
+{
+	std::vector<IpiCounts> out;
+	for_each_line(text, [&](std::string_view line) {
+		auto w = split_ws(line);
+		if (w.empty() || w[0].front() == '#')
+			return;
+		IpiCounts c;
+		if (w.size() != 6 || !parse_num(w[0], c.cpu) || !parse_num(w[1], c.kick) ||
+		    !parse_num(w[2], c.wake_res) || !parse_num(w[3], c.wake_cal) ||
+		    !parse_num(w[4], c.other_res) || !parse_num(w[5], c.other_cal))
+			throw std::runtime_error("ipis: malformed line '" + std::string(line) + "'");
+		out.push_back(c);
+	});
+	return out;
+}
+
+IpiCounts ipis_for(const std::vector<IpiCounts>& all, int cpu)
+{
+	for (const auto& c : all)
+		if (c.cpu == cpu)
+			return c;
+	IpiCounts none;
+	none.cpu = cpu;
+	return none;
+}
+
+std::vector<IpiSender> parse_ipi_senders(std::string_view text)
+{
+	std::vector<IpiSender> out;
+	for_each_line(text, [&](std::string_view line) {
+		auto w = split_ws(line);
+		if (w.empty() || w[0].front() == '#')
+			return;
+		IpiSender s;
+		if (w.size() < 5 || !parse_num(w[0], s.count) || !parse_num(w[3], s.cpu))
+			throw std::runtime_error("ipi_senders: malformed line '" +
+			                         std::string(line) + "'");
+		s.cls = w[1];
+		s.kind = w[2];
+		for (std::size_t i = 4; i < w.size(); i++) {
+			if (i > 4)
+				s.caller.push_back(' ');
+			s.caller.append(w[i]);
+		}
+		out.push_back(s);
+	});
+	return out;
+}
+
+std::uint64_t kick_process_ipis(const std::vector<IpiSender>& senders, int cpu)
+{
+	std::uint64_t n = 0;
+	for (const auto& s : senders)
+		if (s.cpu == cpu && s.kind == "res" && s.caller.rfind("kick_process+", 0) == 0)
+			n += s.count;
+	return n;
+}
+
 std::vector<int> parse_cpulist(std::string_view s)
 {
 	std::vector<int> cpus;
@@ -215,6 +290,11 @@ std::string Client::read_file(const std::string& name) const
 Stats Client::stats() const { return parse_stats(read_file("stats")); }
 Features Client::features() const { return parse_features(read_file("features")); }
 std::vector<ItemRecord> Client::items() const { return parse_items(read_file("items")); }
+std::vector<IpiCounts> Client::ipis() const { return parse_ipis(read_file("ipis")); }
+std::vector<IpiSender> Client::ipi_senders() const
+{
+	return parse_ipi_senders(read_file("ipi_senders"));
+}
 
 bool Client::wait_run(std::int64_t runs, std::chrono::milliseconds timeout,
                       const std::function<void()>& poke) const

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <string>
 #include <stdexcept>
 
 namespace twa {
@@ -22,6 +24,23 @@ int current_cpu() { return sched_getcpu(); }
 int online_cpus() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
 
 pid_t gettid_now() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+char parse_stat_state(std::string_view stat)
+{
+	auto paren = stat.rfind(')');
+	if (paren == std::string_view::npos || paren + 2 >= stat.size() || stat[paren + 1] != ' ')
+		return 0;
+	return stat[paren + 2];
+}
+
+char task_state(pid_t tid)
+{
+	std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+	std::string line;
+	if (!std::getline(in, line))
+		return 0;
+	return parse_stat_state(line);
+}
 
 Spinner::Spinner(int cpu, std::function<void()> syscall)
     : cpu_(cpu), syscall_(std::move(syscall)), thread_([this] { run(); })

@@ -1,5 +1,7 @@
 #include "twa/measure.hpp"
 
+#include "twa/cpu.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -29,6 +31,15 @@ std::string errno_text(const char* what, int i, int err)
 	return o.str();
 }
 
+bool wait_asleep(pid_t tid, std::chrono::milliseconds timeout)
+{
+	auto end = std::chrono::steady_clock::now() + timeout;
+	while (task_state(tid) != 'S')
+		if (std::chrono::steady_clock::now() > end)
+			return false;
+	return true;
+}
+
 } // namespace
 
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const RunOptions& opt)
@@ -40,6 +51,10 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	auto before = InterruptTable::read();
 	auto t0 = std::chrono::steady_clock::now();
 	for (int i = 0; i < n && s.ok(); i++) {
+		if (opt.wait_asleep && !wait_asleep(tid, opt.timeout)) {
+			s.error = "target not asleep before item " + std::to_string(i);
+			break;
+		}
 		if (int err = c.queue(tid, mode, impl); err != 0) {
 			s.error = errno_text("queue", i, err);
 			break;
@@ -62,6 +77,14 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	s.ran = st.run();
 	s.res = delta(before, after, kTargetCpu, {"RES"});
 	s.cal = delta(before, after, kTargetCpu, {"CAL"});
+	s.kick_calls = st.kick_calls();
+	s.sender_side = c.features().ipi_count();
+	if (s.sender_side) {
+		s.sent = ipis_for(c.ipis(), kTargetCpu);
+		for (auto& snd : c.ipi_senders())
+			if (snd.cpu == kTargetCpu)
+				s.senders.push_back(std::move(snd));
+	}
 	s.kicks = st.kicks();
 	s.wakeups = st.wakeups();
 	s.queue_ns = st.queue_ns();
@@ -84,22 +107,36 @@ std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duratio
 
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s)
 {
-	char buf[512];
+	char buf[640];
 	std::snprintf(
 	    buf, sizeof(buf),
 	    "# ipi target=%s mode=%s impl=%s items=%d ran=%lld res=%llu cal=%llu "
-	    "ipis_per_item=%.3f kicks=%lld wakeups=%lld queue_ns_per_item=%.0f "
+	    "ipis_per_item=%.3f sent_kick=%llu sent_wake=%llu sent_other=%llu "
+	    "kick_calls=%lld kicks=%lld wakeups=%lld queue_ns_per_item=%.0f "
 	    "latency_p50_ns=%llu latency_p90_ns=%llu latency_p99_ns=%llu latency_max_ns=%llu",
 	    target.c_str(), std::string(to_string(mode)).c_str(),
 	    std::string(to_string(impl)).c_str(), s.items, static_cast<long long>(s.ran),
 	    static_cast<unsigned long long>(s.res), static_cast<unsigned long long>(s.cal),
-	    s.per_item(static_cast<double>(s.ipis())), static_cast<long long>(s.kicks),
+	    s.per_item(static_cast<double>(s.ipis())),
+	    static_cast<unsigned long long>(s.sent.kick),
+	    static_cast<unsigned long long>(s.sent.wake()),
+	    static_cast<unsigned long long>(s.sent.other()),
+	    static_cast<long long>(s.kick_calls), static_cast<long long>(s.kicks),
 	    static_cast<long long>(s.wakeups), s.per_item(static_cast<double>(s.queue_ns)),
 	    static_cast<unsigned long long>(s.latency_pct(50)),
 	    static_cast<unsigned long long>(s.latency_pct(90)),
 	    static_cast<unsigned long long>(s.latency_pct(99)),
 	    static_cast<unsigned long long>(s.latency_pct(100)));
 	return buf;
+}
+
+std::string sender_lines(const Sample& s)
+{
+	std::string out;
+	for (const auto& snd : s.senders)
+		out += "# sender count=" + std::to_string(snd.count) + " class=" + snd.cls +
+		       " kind=" + snd.kind + " caller=" + snd.caller + "\n";
+	return out;
 }
 
 int env_int(const char* name, int def)

@@ -1,6 +1,7 @@
 #include "twa/uring.hpp"
 
 #include "twa/cpu.hpp"
+#include "twa/client.hpp"
 #include "twa/interrupts.hpp"
 
 #include <liburing.h>
@@ -85,6 +86,9 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 		return r;
 	}
 	r.supported = true;
+	Client twa;
+	r.sender_side = twa.features().ipi_count();
+	auto kicks0 = r.sender_side ? kick_process_ipis(twa.ipi_senders(), reaper_cpu) : 0;
 	auto before = InterruptTable::read();
 	auto t0 = std::chrono::steady_clock::now();
 	for (int i = 0; i < ops; i++) {
@@ -98,6 +102,8 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 	auto after = InterruptTable::read();
 	r.ops = ops;
 	r.ipis = delta(before, after, reaper_cpu, {"RES", "CAL"});
+	if (r.sender_side)
+		r.kick_ipis = kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
 	r.ops_per_s = secs > 0 ? ops / secs : 0;
 	close(pfd[0]);
 	close(pfd[1]);
@@ -106,13 +112,14 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 
 std::string uring_line(const UringResult& r)
 {
-	char buf[256];
+	char buf[320];
 	std::snprintf(buf, sizeof(buf),
 	              "# uring setup=%s supported=%d errno=%d ops=%d ipis=%llu ipis_per_op=%.3f "
-	              "saw_taskrun=%d ops_per_s=%.0f",
+	              "sent_kick=%llu kicks_per_op=%.3f saw_taskrun=%d ops_per_s=%.0f",
 	              r.setup.c_str(), r.supported, r.setup_errno, r.ops,
-	              static_cast<unsigned long long>(r.ipis), r.ipis_per_op(), r.saw_taskrun,
-	              r.ops_per_s);
+	              static_cast<unsigned long long>(r.ipis), r.ipis_per_op(),
+	              static_cast<unsigned long long>(r.kick_ipis), r.kicks_per_op(),
+	              r.saw_taskrun, r.ops_per_s);
 	return buf;
 }
 

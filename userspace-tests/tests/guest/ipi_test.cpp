@@ -28,10 +28,6 @@ int items_fast() { return env_int("TWA_ITEMS", 200); }
 // NO_IPI items to a spinner wait for a tick (5-40 ms under TCG): fewer.
 int items_slow() { return std::max(20, items_fast() / 2); }
 
-// Work is noise: a handful of IPIs land on CPU 1 from elsewhere.
-constexpr double kNoiseFrac = 0.02;
-constexpr std::uint64_t kNoiseAbs = 3;
-
 class Ipi : public ::testing::Test {
 protected:
 	void SetUp() override
@@ -40,6 +36,9 @@ protected:
 		ASSERT_GE(online_cpus(), 2) << "the IPI tests need CPU 1";
 		features = client.features();
 		ASSERT_FALSE(features.release().empty()) << "module not loaded?";
+		// Every verdict about a kick rests on the sender-side counts: a
+		// kernel where the module cannot take them fails here, loudly.
+		ASSERT_TRUE(features.ipi_count()) << "ipi_count " << features.raw["ipi_count"];
 	}
 	bool native(Mode m) const
 	{
@@ -51,35 +50,22 @@ protected:
 			return {Impl::Native, Impl::Backport};
 		return {Impl::Backport};
 	}
-	static std::uint64_t noise(int n)
-	{
-		return static_cast<std::uint64_t>(kNoiseFrac * n) + kNoiseAbs;
-	}
-
-	// What a quiet mode may show: CPU 1's own background over an equally
-	// long window right after (twice it, for a background that comes in
-	// bursts), plus the fixed noise allowance. On an idle host the
-	// background is 0-1; on a loaded one it was seen at 60 per second.
-	std::uint64_t quiet_bound(const Sample& s)
-	{
-		auto bg = background_ipis(client, s.elapsed);
-		std::printf("# background ipis=%llu over %lld ms\n",
-		            static_cast<unsigned long long>(bg),
-		            static_cast<long long>(s.elapsed.count()));
-		return 2 * bg + noise(s.items);
-	}
 
 	// Measure, print the figures, and fail the test on a measurement error.
 	Sample measure(const std::string& target, pid_t tid, Mode mode, Impl impl, int n,
 	               const RunOptions& opt = {})
 	{
 		auto s = run_items(client, tid, mode, impl, n, opt);
-		std::printf("%s\n", ipi_line(target, mode, impl, s).c_str());
+		std::printf("%s\n%s", ipi_line(target, mode, impl, s).c_str(),
+		            sender_lines(s).c_str());
 		std::fflush(stdout);
 		EXPECT_TRUE(s.ok()) << s.error;
-		RecordProperty(target + "_" + std::string(to_string(mode)) + "_" +
-		                   std::string(to_string(impl)) + "_ipis",
-		               static_cast<int>(s.ipis()));
+		EXPECT_TRUE(s.sender_side);
+		auto prefix = target + "_" + std::string(to_string(mode)) + "_" +
+		              std::string(to_string(impl));
+		RecordProperty(prefix + "_ipis", static_cast<int>(s.ipis()));
+		RecordProperty(prefix + "_sent_kick", static_cast<int>(s.sent.kick));
+		RecordProperty(prefix + "_kick_calls", static_cast<int>(s.kick_calls));
 		return s;
 	}
 
@@ -101,31 +87,41 @@ const auto* const kNoTlbNoise = ::testing::AddGlobalTestEnvironment(new NoTlbNoi
 
 } // namespace
 
-// signal to a task spinning in user space: a kick (RES) per item.
-TEST_F(Ipi, SignalToSpinnerSendsOneIpiPerItem)
+// Kick IPIs are counted at the sender (module/ipi.c): a reschedule IPI sent
+// by kick_process() from inside our queueing call. kick_process() sends one
+// only if the target is running on its CPU at that instant; a spinner that a
+// kernel thread just preempted (kmemleak, RCU, kworkers on debug kernels)
+// needs none. So the exact claim is on kick_process() calls, and the IPIs
+// it sent keep a stated 80 % floor for that reason alone.
+constexpr double kKickIpiFloor = 0.8;
+// A kick IPI may still be in flight when /proc/interrupts is read.
+constexpr std::uint64_t kInFlight = 2;
+
+// signal to a task spinning in user space: one kick per item.
+TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 {
 	Spinner spin(kTargetCpu);
 	int n = items_fast();
-	std::vector<Sample> samples;
 	for (auto impl : impls(Mode::Signal)) {
 		auto s = measure("spinner", spin.tid(), Mode::Signal, impl, n);
 		EXPECT_EQ(s.ran, n);
-		// 90 % .. 110 % + noise: a kick can merge with one already in flight.
-		EXPECT_GE(s.res, static_cast<std::uint64_t>(0.9 * n)) << to_string(impl);
-		EXPECT_LE(s.res, static_cast<std::uint64_t>(1.1 * n) + noise(n)) << to_string(impl);
+		// Exact: each item was queued after the previous one ran, so it
+		// found TIF_NOTIFY_SIGNAL clear and a running target that
+		// wake_up_state() could not wake: set_notify_signal() kicks.
+		EXPECT_EQ(s.kick_calls, n) << to_string(impl);
 		if (impl == Impl::Backport) {
-			EXPECT_GE(s.kicks, n - 1);
+			EXPECT_EQ(s.kicks, s.kick_calls) << "module counter vs kprobe";
 		}
-		samples.push_back(s);
-	}
-	// Native and backport agree within 10 % of the items (+ noise).
-	if (samples.size() == 2) {
-		auto a = samples[0].ipis(), b = samples[1].ipis();
-		EXPECT_LE(a > b ? a - b : b - a, static_cast<std::uint64_t>(0.1 * n) + noise(n));
+		EXPECT_LE(s.sent.kick, static_cast<std::uint64_t>(n));
+		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * n));
+		EXPECT_EQ(s.sent.wake(), 0u) << "a running target is not woken";
+		// Receiver cross-check: CPU 1 got every kick that was sent.
+		EXPECT_GE(s.res + kInFlight, s.sent.kick);
 	}
 }
 
-// signal_no_ipi to a spinner: no IPI, and the work still runs (at the tick).
+// signal_no_ipi to a spinner: not one IPI from our queueing, and the work
+// still runs (at the tick).
 TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 {
 	Spinner spin(kTargetCpu);
@@ -133,39 +129,40 @@ TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 	for (auto impl : impls(Mode::SignalNoIpi)) {
 		auto s = measure("spinner", spin.tid(), Mode::SignalNoIpi, impl, n);
 		EXPECT_EQ(s.ran, n);
-		EXPECT_EQ(s.kicks, 0);
-		EXPECT_LE(s.ipis(), quiet_bound(s))
-		    << to_string(impl) << ": RES " << s.res << " CAL " << s.cal;
+		EXPECT_EQ(s.kick_calls, 0) << to_string(impl);
+		EXPECT_EQ(s.kicks, 0) << to_string(impl);
+		EXPECT_EQ(s.sent.ours(), 0u) << to_string(impl) << ": kick " << s.sent.kick
+		                             << " wake " << s.sent.wake();
 	}
 }
 
-// An interruptible sleeper is woken in every signal mode and never kicked;
-// the wake costs the same IPIs with or without NO_IPI.
+// An interruptible sleeper is woken in every signal mode and never kicked.
+// Each item is queued once the sleeper is back asleep (state S), so every
+// wake_up_state() finds it asleep: the counts are exact.
 TEST_F(Ipi, SleeperIsWokenNotKicked)
 {
 	Sleeper sleeper(kTargetCpu);
-	std::this_thread::sleep_for(20ms);
 	int n = items_fast() / 2;
-	std::uint64_t wake_ipis[2] = {0, 0};
+	RunOptions opt;
+	opt.wait_asleep = true;
 	for (auto mode : {Mode::Signal, Mode::SignalNoIpi}) {
 		for (auto impl : impls(mode)) {
-			auto s = measure("sleeper", sleeper.tid(), mode, impl, n);
-			EXPECT_EQ(s.ran, n);
+			auto s = measure("sleeper", sleeper.tid(), mode, impl, n, opt);
+			EXPECT_EQ(s.ran, n); // it sleeps until notified: ran means woken
+			EXPECT_EQ(s.kick_calls, 0) << to_string(mode) << " " << to_string(impl);
+			EXPECT_EQ(s.sent.kick, 0u);
 			if (impl == Impl::Backport) {
 				EXPECT_EQ(s.kicks, 0);
-				EXPECT_GE(s.wakeups, n - 1); // tolerance 1: a spurious wake
+				EXPECT_EQ(s.wakeups, n);
 			}
-			wake_ipis[mode == Mode::SignalNoIpi] += s.ipis();
 		}
 	}
-	// Per impl, |signal - signal_no_ipi| wake IPIs within 15 % of items + noise.
-	auto per_mode = static_cast<std::uint64_t>(impls(Mode::SignalNoIpi).size());
-	auto a = wake_ipis[0] / impls(Mode::Signal).size(), b = wake_ipis[1] / per_mode;
-	EXPECT_LE(a > b ? a - b : b - a, static_cast<std::uint64_t>(0.15 * n) + noise(n))
-	    << "signal " << a << " vs signal_no_ipi " << b;
 }
 
-// resume kicks a running task (set_notify_resume), so one IPI per item.
+// resume kicks a running task (set_notify_resume), so one kick per item
+// that found TIF_NOTIFY_RESUME clear. The tick's own TWA_RESUME work
+// (mm_cid scan, 6.4+; NUMA scans) sets it on the spinner for a moment, and
+// an item queued then is not kicked: hence a 90 % floor on kick calls.
 TEST_F(Ipi, ResumeToSpinnerKicks)
 {
 	Spinner spin(kTargetCpu);
@@ -173,8 +170,15 @@ TEST_F(Ipi, ResumeToSpinnerKicks)
 	for (auto impl : {Impl::Native, Impl::Backport}) {
 		auto s = measure("spinner", spin.tid(), Mode::Resume, impl, n);
 		EXPECT_EQ(s.ran, n);
-		EXPECT_GE(s.res, static_cast<std::uint64_t>(0.9 * n));
-		EXPECT_LE(s.res, static_cast<std::uint64_t>(1.1 * n) + noise(n));
+		EXPECT_LE(s.kick_calls, n);
+		EXPECT_GE(s.kick_calls, static_cast<std::int64_t>(0.9 * n));
+		if (impl == Impl::Backport) {
+			EXPECT_EQ(s.kicks, s.kick_calls) << "module counter vs kprobe";
+		}
+		EXPECT_LE(s.sent.kick, static_cast<std::uint64_t>(s.kick_calls));
+		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * n));
+		EXPECT_EQ(s.sent.wake(), 0u);
+		EXPECT_GE(s.res + kInFlight, s.sent.kick);
 	}
 }
 
@@ -195,7 +199,8 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 		auto s = measure("spinner", spin.tid(), Mode::None, impl, n, opt);
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.held, n / 2);
-		EXPECT_LE(s.ipis(), quiet_bound(s));
+		EXPECT_EQ(s.kick_calls, 0);
+		EXPECT_EQ(s.sent.ours(), 0u);
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
 		EXPECT_EQ(after, s.held) << "held items run right after the target's syscall";
 	}
@@ -203,8 +208,8 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 
 // A task spinning on a nohz_full CPU gets no tick: NO_IPI work waits for its
 // next kernel entry, TWA_SIGNAL work runs at once. Needs nohz_full=1 on the
-// kernel command line (6.1 and 6.12; 5.10 has no NO_HZ_FULL). nohz_full is
-// not total isolation: under TCG the ipi tracepoints on 6.12 show a few
+// kernel command line (where the kernel has CONFIG_NO_HZ_FULL). nohz_full
+// is not total isolation: under TCG the ipi tracepoints on 6.12 show a few
 // stray IPIs a second reaching CPU 1 (irq_work_queue_on, nohz_full_kick_func,
 // wakeups), and each runs the pending work. With a tick (every 4-40 ms) no
 // item would still be pending after 100 ms, so "at least 5 of 10 pending"
@@ -230,14 +235,17 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		EXPECT_GE(s.held, n / 2) << "NO_IPI work ran on a nohz_full CPU before a syscall";
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
 		EXPECT_EQ(after, s.held) << "held items run right after the target's syscall";
-		EXPECT_EQ(s.kicks, 0);
+		EXPECT_EQ(s.kick_calls, 0);
+		EXPECT_EQ(s.sent.ours(), 0u);
 	}
+	constexpr int m = 20;
 	for (auto impl : impls(Mode::Signal)) {
 		RunOptions opt;
 		opt.timeout = 100ms;
-		auto s = measure("nohz_spinner", spin.tid(), Mode::Signal, impl, 20, opt);
-		EXPECT_EQ(s.ran, 20);
-		EXPECT_GE(s.res, 18u);
+		auto s = measure("nohz_spinner", spin.tid(), Mode::Signal, impl, m, opt);
+		EXPECT_EQ(s.ran, m);
+		EXPECT_EQ(s.kick_calls, m);
+		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * m));
 	}
 	spin.stop();
 	::close(fd);
@@ -281,11 +289,14 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 		in >> v;
 		return v;
 	};
+	Client twa;
+	ASSERT_TRUE(twa.features().ipi_count()) << "twa_noipi cannot count IPIs here";
 	Spinner spin(kTargetCpu);
-	std::this_thread::sleep_for(300ms); // let a fresh process settle
 	constexpr int n = 100;
 	long run0 = read_count("run");
 	auto before = InterruptTable::read();
+	auto sent0 = ipis_for(twa.ipis(), kTargetCpu);
+	auto calls0 = twa.stats().kick_calls();
 	for (int i = 0; i < n; i++) {
 		int fd = ::open((dir + "/queue").c_str(), O_WRONLY | O_CLOEXEC);
 		ASSERT_GE(fd, 0);
@@ -298,17 +309,18 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 		ASSERT_EQ(read_count("run"), run0 + i + 1) << "item " << i << " did not run";
 	}
 	auto after = InterruptTable::read();
-	auto ipis = delta(before, after, kTargetCpu, {"RES", "CAL"});
-	std::printf("# consumer items=%d ipis=%llu res=%llu cal=%llu tlb=%llu\n", n,
-	            static_cast<unsigned long long>(ipis),
+	auto sent = ipis_for(twa.ipis(), kTargetCpu) - sent0;
+	auto calls = twa.stats().kick_calls() - calls0;
+	std::printf("# consumer items=%d sent_kick=%llu sent_wake=%llu sent_other=%llu "
+	            "kick_calls=%lld res=%llu cal=%llu\n",
+	            n, static_cast<unsigned long long>(sent.kick),
+	            static_cast<unsigned long long>(sent.wake()),
+	            static_cast<unsigned long long>(sent.other()), static_cast<long long>(calls),
 	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"RES"})),
-	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"CAL"})),
-	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"TLB"})));
-	// Each NO_IPI item waits for a tick (~5 ms under TCG), so 100 items hold
-	// the window open ~0.5 s, and on 6.1 background RES to CPU 1 arrive at
-	// a varying rate: 0-12 per window were seen, for this consumer and for
-	// the module's own NO_IPI path alike (same-boot A/B). 10 % + 3 stays far
-	// below signal's one IPI per item.
-	EXPECT_LE(ipis, static_cast<std::uint64_t>(0.1 * n) + kNoiseAbs);
+	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"CAL"})));
+	// Counted at the sender: the consumer's queueing sent CPU 1 nothing.
+	// (What CPU 1 received meanwhile is background, printed above.)
+	EXPECT_EQ(calls, 0);
+	EXPECT_EQ(sent.ours(), 0u);
 	EXPECT_EQ(read_count("pending"), 0);
 }

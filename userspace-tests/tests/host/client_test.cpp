@@ -145,3 +145,55 @@ TEST_F(ClientDir, WaitRunSeesCountOrTimesOut)
 	EXPECT_FALSE(c.wait_run(6, std::chrono::milliseconds(20), [&] { pokes++; }));
 	EXPECT_GT(pokes, 0);
 }
+
+// "ipis" and "ipi_senders" captured from the module in a Debian 6.1 guest.
+TEST(Client, ParsesCapturedIpiFiles)
+{
+	Client c(debugfs("6.1"));
+	auto all = c.ipis();
+	ASSERT_EQ(all.size(), 2u);
+	auto cpu1 = ipis_for(all, 1);
+	EXPECT_EQ(cpu1.cpu, 1);
+	EXPECT_EQ(cpu1.ours(), 0u);
+	EXPECT_EQ(cpu1.other_res, 2u);
+	EXPECT_EQ(cpu1.other_cal, 16u);
+	EXPECT_EQ(cpu1.total(), cpu1.res() + cpu1.cal());
+	EXPECT_EQ(ipis_for(all, 7).total(), 0u) << "a CPU without a line counts 0";
+	auto senders = c.ipi_senders();
+	ASSERT_FALSE(senders.empty());
+	std::uint64_t to_cpu1 = 0;
+	for (const auto& s : senders) {
+		EXPECT_TRUE(s.cls == "kick" || s.cls == "wake" || s.cls == "other") << s.cls;
+		EXPECT_TRUE(s.kind == "res" || s.kind == "cal") << s.kind;
+		EXPECT_NE(s.caller.find('+'), std::string::npos) << s.caller;
+		if (s.cpu == 1)
+			to_cpu1 += s.count;
+	}
+	// ipi_senders was read after ipis: it has every IPI counted there, and
+	// those sent in between (this capture: the read of ipis itself).
+	EXPECT_GE(to_cpu1, cpu1.total()) << "every IPI to CPU 1 has its sender";
+}
+
+TEST(Client, IpiCountsSubtractAndRejectMalformedLines)
+{
+	auto a = parse_ipis("1 10 2 3 4 5\n")[0], b = parse_ipis("1 4 1 1 1 1\n")[0];
+	auto d = a - b;
+	EXPECT_EQ(d.kick, 6u);
+	EXPECT_EQ(d.wake(), 3u);
+	EXPECT_EQ(d.other(), 7u);
+	EXPECT_THROW(parse_ipis("1 2 3 4 5\n"), std::runtime_error);
+	EXPECT_THROW(parse_ipis("1 2 3 4 5 x\n"), std::runtime_error);
+	EXPECT_THROW(parse_ipi_senders("x other res 1 f+0x1/0x2\n"), std::runtime_error);
+	auto s = parse_ipi_senders("3 kick res 1 kick_process+0x5e/0x80\n"
+	                           "2 other cal 1 f+0x1/0x10 [some_mod]\n");
+	ASSERT_EQ(s.size(), 2u);
+	EXPECT_EQ(s[1].caller, "f+0x1/0x10 [some_mod]");
+	auto k = parse_ipi_senders("3 kick res 1 kick_process+0x5e/0x80\n"
+	                           "4 other res 1 kick_process+0x5e/0x80\n"
+	                           "5 other res 0 kick_process+0x5e/0x80\n"
+	                           "6 other res 1 check_preempt_wakeup+0x17b/0x2c0\n");
+	EXPECT_EQ(kick_process_ipis(k, 1), 7u) << "kicks to CPU 1 from any caller";
+	EXPECT_TRUE(Features{parse_key_values("ipi_count kprobe a b c kick_process\n")}.ipi_count());
+	EXPECT_FALSE(Features{parse_key_values("ipi_count unavailable (x)\n")}.ipi_count());
+	EXPECT_FALSE(Features{}.ipi_count());
+}

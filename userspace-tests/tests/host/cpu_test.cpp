@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 using namespace twa;
 
@@ -46,4 +48,26 @@ TEST(Sleeper, StartsAndStops)
 	EXPECT_NE(s.tid(), gettid_now());
 	s.stop();
 	s.stop(); // idempotent
+}
+
+TEST(TaskState, ParsesStatLines)
+{
+	EXPECT_EQ(parse_stat_state("42 (twa-ipi-tests) S 1 42 42 0 -1"), 'S');
+	EXPECT_EQ(parse_stat_state("7 (a) b) (c) R 1 7"), 'R'); // comm with ") ("
+	EXPECT_EQ(parse_stat_state("7 (a"), 0);
+	EXPECT_EQ(parse_stat_state("7 (a)"), 0);
+	EXPECT_EQ(parse_stat_state(""), 0);
+}
+
+TEST(TaskState, SeesASleeperAsleep)
+{
+	Sleeper s(0);
+	char st = 0;
+	for (int i = 0; i < 1000 && st != 'S'; i++) {
+		st = task_state(s.tid());
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+	EXPECT_EQ(st, 'S');
+	EXPECT_EQ(task_state(gettid_now()), 'R');
+	EXPECT_EQ(task_state(999999), 0);
 }

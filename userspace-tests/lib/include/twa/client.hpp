@@ -36,6 +36,8 @@ struct Stats {
 	std::int64_t kicks() const { return get("kicks"); }
 	std::int64_t wakeups() const { return get("wakeups"); }
 	std::int64_t queue_ns() const { return get("queue_ns"); }
+	// kick_process() calls made inside twa queueing calls, native or backport.
+	std::int64_t kick_calls() const { return get("kick_calls"); }
 };
 Stats parse_stats(std::string_view text);
 
@@ -47,6 +49,8 @@ struct Features {
 	// CPUs listed in "nohz_full" (a cpulist such as "1" or "1-3"); empty if
 	// none, unsupported or unknown.
 	std::vector<int> nohz_full() const;
+	// The module counts IPIs at the sender ("ipi_count kprobe ...").
+	bool ipi_count() const;
 };
 Features parse_features(std::string_view text);
 
@@ -63,6 +67,43 @@ struct ItemRecord {
 // Throws std::runtime_error on a malformed line.
 std::vector<ItemRecord> parse_items(std::string_view text);
 
+// One line of the "ipis" file: IPIs sent to one CPU since reset, by sender.
+struct IpiCounts {
+	int cpu = 0;
+	std::uint64_t kick = 0;     // RES sent by kick_process() in a twa queueing call
+	std::uint64_t wake_res = 0; // other IPIs sent from a twa queueing call:
+	std::uint64_t wake_cal = 0; //   the wakeup of a sleeping target
+	std::uint64_t other_res = 0; // everything else: background
+	std::uint64_t other_cal = 0;
+
+	std::uint64_t wake() const { return wake_res + wake_cal; }
+	std::uint64_t ours() const { return kick + wake(); } // sent by our queueing
+	std::uint64_t other() const { return other_res + other_cal; }
+	std::uint64_t res() const { return kick + wake_res + other_res; }
+	std::uint64_t cal() const { return wake_cal + other_cal; }
+	std::uint64_t total() const { return ours() + other(); }
+	IpiCounts operator-(const IpiCounts& o) const;
+};
+// Throws std::runtime_error on a malformed line.
+std::vector<IpiCounts> parse_ipis(std::string_view text);
+// The counts for @cpu; all zero if the file has no line for it.
+IpiCounts ipis_for(const std::vector<IpiCounts>& all, int cpu);
+
+// One line of "ipi_senders": who sent IPIs to which CPU.
+struct IpiSender {
+	std::uint64_t count = 0;
+	std::string cls;  // kick, wake, other
+	std::string kind; // res, cal
+	int cpu = 0;
+	std::string caller; // symbol+off/size [module]
+};
+// Throws std::runtime_error on a malformed line.
+std::vector<IpiSender> parse_ipi_senders(std::string_view text);
+
+// Reschedule IPIs sent to @cpu by kick_process(), whoever called it (our
+// queueing, io_uring's task_work_add(), a signal): summed from ipi_senders.
+std::uint64_t kick_process_ipis(const std::vector<IpiSender>& senders, int cpu);
+
 class Client {
 public:
 	static constexpr const char* kDefaultDir = "/sys/kernel/debug/twa_noipi";
@@ -77,6 +118,8 @@ public:
 	Stats stats() const;
 	Features features() const;
 	std::vector<ItemRecord> items() const;
+	std::vector<IpiCounts> ipis() const;
+	std::vector<IpiSender> ipi_senders() const;
 
 	// Poll until stats().run() >= @runs; calls @poke (if any) between polls.
 	// False on timeout.

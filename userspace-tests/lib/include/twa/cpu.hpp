@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 #include <thread>
 
 namespace twa {
@@ -15,6 +16,13 @@ int pin_to_cpu(int cpu);
 int current_cpu();
 int online_cpus();
 pid_t gettid_now();
+
+// The state letter (R, S, D, ...) of a /proc/PID/stat line; 0 if malformed.
+// The comm field may hold spaces and parentheses: the state follows the last ')'.
+char parse_stat_state(std::string_view stat);
+// State of thread @tid of this process, from /proc/self/task/TID/stat; 0 if
+// it cannot be read.
+char task_state(pid_t tid);
 
 // A thread pinned to a CPU that spins in user space and makes no syscalls,
 // except when asked to make exactly one (to give pending task_work its

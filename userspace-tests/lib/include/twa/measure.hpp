@@ -19,8 +19,14 @@ constexpr int kQueueCpu = 0;
 struct Sample {
 	int items = 0;
 	std::int64_t ran = 0;
-	std::uint64_t res = 0; // RES on the target CPU
-	std::uint64_t cal = 0; // CAL on the target CPU
+	std::uint64_t res = 0; // receiver side: RES on the target CPU (/proc/interrupts)
+	std::uint64_t cal = 0; // receiver side: CAL on the target CPU
+	// Sender side (the module's "ipis" file): IPIs sent to the target CPU,
+	// by who sent them; valid if sender_side.
+	bool sender_side = false;
+	IpiCounts sent;
+	std::int64_t kick_calls = 0; // kick_process() calls from our queueing
+	std::vector<IpiSender> senders; // to the target CPU
 	std::int64_t kicks = 0;
 	std::int64_t wakeups = 0;
 	std::int64_t queue_ns = 0;
@@ -45,6 +51,9 @@ struct RunOptions {
 	// it has not run yet; then call poke() once.
 	std::chrono::milliseconds hold{0};
 	std::chrono::milliseconds timeout{3000};
+	// Queue each item only once the target is asleep again (state S): for
+	// a sleeper, so that every item finds it asleep and none needs a kick.
+	bool wait_asleep = false;
 };
 
 // Reset the module's counters, then queue @n items to @tid one at a time,
@@ -59,6 +68,8 @@ std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duratio
 
 // One parseable line per measurement: "# ipi key=value ...".
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s);
+// "# sender count=N class=C kind=K caller=SYM" lines for the target CPU.
+std::string sender_lines(const Sample& s);
 
 int env_int(const char* name, int def);
 

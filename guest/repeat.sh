@@ -1,0 +1,30 @@
+#!/bin/sh
+# Guest program: run guest programs back to back, N times, in one boot.
+# Usage: repeat N PROG... Prints "# repeat run I: pass|FAIL" per run (with
+# the failing program's output) and "# repeat: P passed, F failed" last.
+n=$1
+shift
+pass=0 fail=0 i=1
+while [ "$i" -le "$n" ]; do
+	ok=1
+	for p in "$@"; do
+		if ! "/twa/bin/$p" >/tmp/repeat.out 2>&1; then
+			ok=0
+			echo "# repeat run $i: $p failed"
+			grep -E 'Failure|Expected|actual|Which is|FAILED|^# (ipi|consumer|uring|sender)' \
+				/tmp/repeat.out
+		fi
+	done
+	if [ "$ok" = 1 ]; then
+		pass=$((pass + 1))
+		line="# repeat run $i: pass"
+	else
+		fail=$((fail + 1))
+		line="# repeat run $i: FAIL"
+	fi
+	echo "$line"
+	echo "$line" >/dev/ttyS0 # progress on the console while it runs
+	i=$((i + 1))
+done
+echo "# repeat: $pass passed, $fail failed"
+[ "$fail" = 0 ]

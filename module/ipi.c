@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sender-side IPI accounting. /proc/interrupts counts at the receiver and
+ * cannot tell our kick from RCU's, a timer's or kmemleak's; on debug and RT
+ * kernels those outnumber what a test is looking for. So every IPI is
+ * caught where the architecture sends it (a kprobe on the arch's send
+ * function, the same point the 6.4+ ipi:ipi_send_* tracepoints mark), and
+ * put in one class by who sent it:
+ *
+ *   kick   a reschedule IPI sent by kick_process() while a task was inside
+ *          a twa queueing call (__twa_task_work_add(): native or backport)
+ *   wake   any other IPI sent from inside such a call: try_to_wake_up() of
+ *          an interruptible sleeper (wake list CAL or a resched RES)
+ *   other  everything else: background, other tasks' kicks, TLB flushes
+ *
+ * Counts are per target CPU and exact: a send we cannot attribute is
+ * "other", never dropped; a probe hit the kprobe core had to skip is
+ * counted in ipi_missed (stats).
+ */
+#include <linux/cpumask.h>
+#include <linux/kallsyms.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "compat.h"
+#include "internal.h"
+
+static bool count_ipis = true;
+module_param(count_ipis, bool, 0444);
+MODULE_PARM_DESC(count_ipis,
+		 "count IPIs at the sender with kprobes (ipis, ipi_senders files)");
+
+enum twa_ipi_class { TWA_IPI_KICK, TWA_IPI_WAKE, TWA_IPI_OTHER, TWA_IPI_CLASSES };
+enum twa_ipi_kind { TWA_IPI_RES, TWA_IPI_CAL, TWA_IPI_KINDS };
+
+static const char *const twa_ipi_class_names[TWA_IPI_CLASSES] = {
+	"kick", "wake", "other",
+};
+
+static const char *const twa_ipi_kind_names[TWA_IPI_KINDS] = { "res", "cal" };
+
+struct twa_ipi_cpu {
+	atomic64_t n[TWA_IPI_CLASSES][TWA_IPI_KINDS];
+};
+
+static struct twa_ipi_cpu *twa_ipi_cpus;	/* [nr_cpu_ids] */
+static atomic64_t twa_kick_calls;		/* kick_process() in a twa call */
+static const char *twa_ipi_state = "off (count_ipis=0)";
+
+/*
+ * Tasks inside a twa queueing call. A slot per concurrent caller is enough:
+ * when all are taken the call's IPIs count as "other" and ipi_untracked says
+ * so. Keyed by task, not CPU: the caller may be preempted and migrate.
+ */
+#define TWA_NOTIFY_SLOTS	16
+static struct task_struct *twa_notifiers[TWA_NOTIFY_SLOTS];
+static atomic64_t twa_untracked;
+
+/* Who sent IPIs: the send function's caller, per class, kind and CPU. */
+#define TWA_SENDERS		64
+struct twa_sender {
+	unsigned long caller;
+	int cpu;
+	u8 class;
+	u8 kind;
+	u64 count;
+};
+
+static struct twa_sender twa_senders[TWA_SENDERS];
+static u64 twa_senders_dropped;
+static DEFINE_RAW_SPINLOCK(twa_senders_lock);
+
+/* kick_process()'s extent, to recognise it as a send function's caller. */
+static unsigned long twa_kick_start, twa_kick_size;
+
+int twa_ipi_notify_begin(void)
+{
+	int i;
+
+	if (!twa_ipi_cpus)
+		return -1;
+	for (i = 0; i < TWA_NOTIFY_SLOTS; i++)
+		if (!cmpxchg(&twa_notifiers[i], NULL, current))
+			return i;
+	atomic64_inc(&twa_untracked);
+	return -1;
+}
+
+void twa_ipi_notify_end(int slot)
+{
+	if (slot >= 0)
+		WRITE_ONCE(twa_notifiers[slot], NULL);
+}
+
+/* Is the current task inside a twa queueing call (not an interrupt on it)? */
+static bool twa_in_notify(void)
+{
+	int i;
+
+	if (!in_task())
+		return false;
+	for (i = 0; i < TWA_NOTIFY_SLOTS; i++)
+		if (READ_ONCE(twa_notifiers[i]) == current)
+			return true;
+	return false;
+}
+
+static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
+{
+	struct twa_sender *s;
+	unsigned long flags;
+	int i;
+
+	raw_spin_lock_irqsave(&twa_senders_lock, flags);
+	for (i = 0; i < TWA_SENDERS; i++) {
+		s = &twa_senders[i];
+		if (!s->count) {
+			*s = (struct twa_sender){ caller, cpu, class, kind, 0 };
+			break;
+		}
+		if (s->caller == caller && s->cpu == cpu && s->class == class &&
+		    s->kind == kind)
+			break;
+	}
+	if (i < TWA_SENDERS)
+		s->count++;
+	else
+		twa_senders_dropped++;
+	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
+}
+
+static void twa_ipi_count(int cpu, unsigned long caller, enum twa_ipi_kind kind)
+{
+	enum twa_ipi_class class = TWA_IPI_OTHER;
+
+	if (cpu < 0 || cpu >= nr_cpu_ids)
+		return;
+	if (twa_in_notify())
+		class = kind == TWA_IPI_RES &&
+			caller - twa_kick_start < twa_kick_size ?
+			TWA_IPI_KICK : TWA_IPI_WAKE;
+	atomic64_inc(&twa_ipi_cpus[cpu].n[class][kind]);
+	twa_sender_count(caller, cpu, class, kind);
+}
+
+#if defined(TWA_COMPAT_HAVE_IPI_PROBES) && defined(TWA_HAVE_EXPORT_REGISTER_KPROBE)
+static int twa_ipi_res_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	twa_ipi_count(regs_get_kernel_argument(regs, 0),
+		      twa_compat_entry_return_address(regs), TWA_IPI_RES);
+	return 0;
+}
+
+static int twa_ipi_cal_one_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	twa_ipi_count(regs_get_kernel_argument(regs, 0),
+		      twa_compat_entry_return_address(regs), TWA_IPI_CAL);
+	return 0;
+}
+
+static int twa_ipi_cal_mask_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct cpumask *mask;
+	unsigned long caller;
+	int cpu;
+
+	mask = (const struct cpumask *)regs_get_kernel_argument(regs, 0);
+	caller = twa_compat_entry_return_address(regs);
+	for_each_cpu(cpu, mask)
+		twa_ipi_count(cpu, caller, TWA_IPI_CAL);
+	return 0;
+}
+
+static int twa_kick_process_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (twa_in_notify())
+		atomic64_inc(&twa_kick_calls);
+	return 0;
+}
+
+static struct kprobe twa_ipi_probes[] = {
+	{ .symbol_name = TWA_COMPAT_SEND_RESCHEDULE, .pre_handler = twa_ipi_res_pre },
+	{ .symbol_name = TWA_COMPAT_SEND_CALL_FUNC_SINGLE,
+	  .pre_handler = twa_ipi_cal_one_pre },
+	{ .symbol_name = TWA_COMPAT_SEND_CALL_FUNC_MASK,
+	  .pre_handler = twa_ipi_cal_mask_pre },
+	{ .symbol_name = "kick_process", .pre_handler = twa_kick_process_pre },
+};
+
+static struct kprobe *twa_ipi_probe_ptrs[ARRAY_SIZE(twa_ipi_probes)];
+static char twa_ipi_error[160];
+
+static int twa_ipi_register(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(twa_ipi_probes); i++)
+		twa_ipi_probe_ptrs[i] = &twa_ipi_probes[i];
+	ret = register_kprobes(twa_ipi_probe_ptrs, ARRAY_SIZE(twa_ipi_probes));
+	if (ret)
+		snprintf(twa_ipi_error, sizeof(twa_ipi_error),
+			 "unavailable (kprobes on %s, %s, %s: %d)",
+			 TWA_COMPAT_SEND_RESCHEDULE,
+			 TWA_COMPAT_SEND_CALL_FUNC_SINGLE,
+			 TWA_COMPAT_SEND_CALL_FUNC_MASK, ret);
+	else
+		snprintf(twa_ipi_error, sizeof(twa_ipi_error),
+			 "kprobe %s %s %s kick_process",
+			 TWA_COMPAT_SEND_RESCHEDULE,
+			 TWA_COMPAT_SEND_CALL_FUNC_SINGLE,
+			 TWA_COMPAT_SEND_CALL_FUNC_MASK);
+	twa_ipi_state = twa_ipi_error;
+	return ret;
+}
+
+static void twa_ipi_unregister(void)
+{
+	/* Waits for handlers still running. */
+	unregister_kprobes(twa_ipi_probe_ptrs, ARRAY_SIZE(twa_ipi_probes));
+}
+
+static unsigned long twa_ipi_missed(void)
+{
+	unsigned long missed = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(twa_ipi_probes); i++)
+		missed += twa_ipi_probes[i].nmissed;
+	return missed;
+}
+#else
+static int twa_ipi_register(void)
+{
+	twa_ipi_state = "unavailable (no IPI send probes for this architecture)";
+	return -EOPNOTSUPP;
+}
+
+static void twa_ipi_unregister(void)
+{
+}
+
+static unsigned long twa_ipi_missed(void)
+{
+	return 0;
+}
+#endif
+
+/* kick_process()'s size, from kallsyms' "name+off/size". */
+static int twa_find_kick_process(void)
+{
+	char buf[KSYM_SYMBOL_LEN];
+	const char *slash;
+
+	twa_kick_start = (unsigned long)kick_process;
+	sprint_symbol(buf, twa_kick_start);
+	slash = strchr(buf, '/');
+	if (strncmp(buf, "kick_process+0x0/", 17) || !slash ||
+	    kstrtoul(slash + 1, 0, &twa_kick_size) || !twa_kick_size)
+		return -ENOENT;
+	return 0;
+}
+
+static void twa_ipi_reset_counts(void)
+{
+	unsigned long flags;
+	int cpu, c, k;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		for (c = 0; c < TWA_IPI_CLASSES; c++)
+			for (k = 0; k < TWA_IPI_KINDS; k++)
+				atomic64_set(&twa_ipi_cpus[cpu].n[c][k], 0);
+	atomic64_set(&twa_kick_calls, 0);
+	atomic64_set(&twa_untracked, 0);
+	raw_spin_lock_irqsave(&twa_senders_lock, flags);
+	memset(twa_senders, 0, sizeof(twa_senders));
+	twa_senders_dropped = 0;
+	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
+}
+
+void twa_ipi_reset(void)
+{
+	if (twa_ipi_cpus)
+		twa_ipi_reset_counts();
+}
+
+int twa_ipi_init(void)
+{
+	struct twa_ipi_cpu *cpus;
+
+	if (!count_ipis)
+		return 0;
+	if (twa_find_kick_process()) {
+		twa_ipi_state = "unavailable (kick_process not in kallsyms)";
+		return 0;
+	}
+	cpus = kcalloc(nr_cpu_ids, sizeof(*cpus), GFP_KERNEL);
+	if (!cpus)
+		return -ENOMEM;
+	/* Handlers may fire as soon as a probe is armed. */
+	twa_ipi_cpus = cpus;
+	if (twa_ipi_register()) {
+		/* No such send path here: run without the counts. */
+		twa_ipi_cpus = NULL;
+		kfree(cpus);
+	}
+	return 0;
+}
+
+void twa_ipi_exit(void)
+{
+	if (!twa_ipi_cpus)
+		return;
+	twa_ipi_unregister();
+	kfree(twa_ipi_cpus);
+	twa_ipi_cpus = NULL;
+}
+
+void twa_ipi_show_feature(struct seq_file *m)
+{
+	seq_printf(m, "ipi_count %s\n", twa_ipi_state);
+}
+
+void twa_ipi_show_stats(struct seq_file *m)
+{
+	seq_printf(m, "kick_calls %lld\n", atomic64_read(&twa_kick_calls));
+	seq_printf(m, "ipi_missed %lu\n", twa_ipi_cpus ? twa_ipi_missed() : 0);
+	seq_printf(m, "ipi_untracked %lld\n", atomic64_read(&twa_untracked));
+}
+
+/* One line per possible CPU: IPIs sent to it since reset, by class. */
+void twa_ipi_show(struct seq_file *m)
+{
+	int cpu;
+
+	seq_puts(m, "# cpu kick wake_res wake_cal other_res other_cal\n");
+	if (!twa_ipi_cpus)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct twa_ipi_cpu *c = &twa_ipi_cpus[cpu];
+
+		seq_printf(m, "%d %lld %lld %lld %lld %lld\n", cpu,
+			   atomic64_read(&c->n[TWA_IPI_KICK][TWA_IPI_RES]),
+			   atomic64_read(&c->n[TWA_IPI_WAKE][TWA_IPI_RES]),
+			   atomic64_read(&c->n[TWA_IPI_WAKE][TWA_IPI_CAL]),
+			   atomic64_read(&c->n[TWA_IPI_OTHER][TWA_IPI_RES]),
+			   atomic64_read(&c->n[TWA_IPI_OTHER][TWA_IPI_CAL]));
+	}
+}
+
+/* The senders table, copied under the lock and printed outside it. */
+void twa_ipi_show_senders(struct seq_file *m)
+{
+	struct twa_sender *copy;
+	unsigned long flags;
+	u64 dropped;
+	int i;
+
+	seq_puts(m, "# count class kind cpu caller\n");
+	copy = kmalloc(sizeof(twa_senders), GFP_KERNEL);
+	if (!copy || !twa_ipi_cpus)
+		goto out;
+	raw_spin_lock_irqsave(&twa_senders_lock, flags);
+	memcpy(copy, twa_senders, sizeof(twa_senders));
+	dropped = twa_senders_dropped;
+	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
+	for (i = 0; i < TWA_SENDERS && copy[i].count; i++)
+		seq_printf(m, "%llu %s %s %d %pS\n", copy[i].count,
+			   twa_ipi_class_names[copy[i].class],
+			   twa_ipi_kind_names[copy[i].kind], copy[i].cpu,
+			   (void *)copy[i].caller);
+	if (dropped)
+		seq_printf(m, "%llu other any -1 (table full)\n", dropped);
+out:
+	kfree(copy);
+}

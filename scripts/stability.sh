@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Run the IPI suite and the example consumer N times back to back, in one
+# boot per kernel, and say how many runs passed. Not part of make test: it
+# is the evidence that the suite's verdicts do not depend on luck.
+set -uo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: scripts/stability.sh [--runs N] [KERNEL...]
+
+Boots each KERNEL (default: 6.1 debug-6.1; any of $TWA_SERIES_ALL,
+debug-5.10, debug-6.1) once, loads the module and runs twa-ipi-tests and the
+example consumer N times back to back (default 10). Prints one line per
+run and "KERNEL: P/N runs passed"; exit status 0 only if every run of every
+kernel passed. Per-kernel logs: $TWA_BUILD/KERNEL/runs/stability/.
+USAGE
+}
+runs=10
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	--runs) runs=$2; shift 2 ;;
+	-*) usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+case "$runs" in '' | *[!0-9]*) die "--runs takes a number" ;; esac
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 debug-6.1)
+for k in "${kernels[@]}"; do series_check "$k"; done
+
+"$TWA_ROOT/scripts/install-deps.sh" || die "cannot install host packages"
+rc=0 summary=()
+for k in "${kernels[@]}"; do
+	log "== $k: twa-ipi-tests + consumer, $runs runs in one boot"
+	"$TWA_ROOT/scripts/qemu-run.sh" --name stability --timeout $((600 + runs * 400)) \
+		--tests repeat --args-for repeat "$runs twa-ipi-tests consumer" \
+		--follow '# repeat run' "$k" || rc=1
+	result=$TWA_BUILD/$k/runs/stability/result.txt
+	passed=$(grep -c '^# repeat run [0-9]*: pass$' "$result" 2>/dev/null || true)
+	summary+=("$k: ${passed:-0}/$runs runs passed")
+	grep -E '^# repeat run [0-9]+: [a-z-]+ failed' -A12 "$result" 2>/dev/null | head -60 >&2
+done
+for line in "${summary[@]}"; do echo "$line"; done
+exit "$rc"
