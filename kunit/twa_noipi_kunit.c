@@ -545,6 +545,96 @@ static void twa_test_differential(struct kunit *test)
 }
 #endif
 
+/* ---- sender-side IPI counts (module/ipi.c) ----------------------------- */
+
+/* A kthread spinning on its CPU; it stays current there (no preemption). */
+static int twa_spin_fn(void *arg)
+{
+	struct twa_target *t = arg;
+
+	preempt_disable();
+	atomic_set(&t->wakes, 1);
+	while (!kthread_should_stop()) {
+		/* What a return to user mode would do: each item sets one. */
+		if (test_and_clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL))
+			atomic_inc(&t->notified);
+		if (test_and_clear_tsk_thread_flag(current, TIF_NOTIFY_RESUME))
+			atomic_inc(&t->notified);
+		cpu_relax();
+	}
+	preempt_enable();
+	return 0;	/* pending task_work runs in do_exit() */
+}
+
+static struct twa_target *twa_spinner_start(struct kunit *test, int cpu)
+{
+	struct twa_target *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t->task = kthread_create(twa_spin_fn, t, "twa-spinner");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t->task));
+	kthread_bind(t->task, cpu);
+	get_task_struct(t->task);
+	wake_up_process(t->task);
+	for (i = 0; i < 1000 && !atomic_read(&t->wakes); i++)
+		usleep_range(100, 200);
+	KUNIT_ASSERT_EQ(test, atomic_read(&t->wakes), 1);
+	return t;
+}
+
+/*
+ * Queue one item to the spinner on CPU 1 from CPU 0 and check what the
+ * module counted at the sender: exactly @kicks kick_process() calls and
+ * kick IPIs to CPU 1, and no wake IPI (a running task is not woken).
+ */
+static void twa_expect_sent(struct kunit *test, struct twa_target *t,
+			    enum twa_mode mode, enum twa_impl impl, int kicks)
+{
+	struct twa_test_work *w = twa_work_new(test, t);
+	s64 kick0 = twa_ipi_sent(1, TWA_IPI_KICK);
+	s64 wake0 = twa_ipi_sent(1, TWA_IPI_WAKE);
+	s64 calls0 = twa_ipi_kick_calls();
+	int notified = atomic_read(&t->notified), i;
+
+	KUNIT_ASSERT_EQ(test, __twa_task_work_add(t->task, &w->cb, mode, impl), 0);
+	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_kick_calls() - calls0, (s64)kicks,
+			    "mode %d impl %d", mode, impl);
+	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_sent(1, TWA_IPI_KICK) - kick0, (s64)kicks,
+			    "mode %d impl %d", mode, impl);
+	KUNIT_EXPECT_EQ(test, twa_ipi_sent(1, TWA_IPI_WAKE) - wake0, 0LL);
+	/* The spinner clears the flag: the next item finds it clear. */
+	for (i = 0; i < 1000 && atomic_read(&t->notified) == notified; i++)
+		usleep_range(100, 200);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->notified), notified + 1);
+}
+
+static void twa_test_ipi_sent(struct kunit *test)
+{
+	static const enum twa_impl impls[] = { TWA_IMPL_NATIVE, TWA_IMPL_BACKPORT };
+	struct twa_target *t;
+	int i, queued = 0;
+
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
+	KUNIT_ASSERT_GE_MSG(test, twa_ipi_kick_calls(), 0LL,
+			    "the module counts no IPIs on this kernel");
+	/* Queue from CPU 0, to a target that is current on CPU 1. */
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(0)), 0);
+	t = twa_spinner_start(test, 1);
+	for (i = 0; i < ARRAY_SIZE(impls); i++) {
+		twa_expect_sent(test, t, TWA_MODE_SIGNAL, impls[i], 1);
+		twa_expect_sent(test, t, TWA_MODE_RESUME, impls[i], 1);
+		queued += 2;
+		if (impls[i] == TWA_IMPL_NATIVE &&
+		    !twa_native_has_mode(TWA_MODE_SIGNAL_NO_IPI))
+			continue;
+		twa_expect_sent(test, t, TWA_MODE_SIGNAL_NO_IPI, impls[i], 0);
+		queued++;
+	}
+	twa_target_stop(test, t, queued);
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
+}
+
 static struct kunit_case twa_notify_cases[] = {
 	KUNIT_CASE(twa_test_running_needs_kick),
 	KUNIT_CASE(twa_test_already_set_no_kick),
@@ -554,6 +644,7 @@ static struct kunit_case twa_notify_cases[] = {
 	KUNIT_CASE(twa_test_set_no_kick_for_sleeper),
 	KUNIT_CASE(twa_test_kick_iff_needed),
 	KUNIT_CASE(twa_test_endbr_entry),
+	KUNIT_CASE(twa_test_ipi_sent),
 	{}
 };
 

@@ -63,6 +63,8 @@ void twa_stats_show(struct seq_file *m);
 void twa_items_show(struct seq_file *m);
 
 /* Sender-side IPI counts (ipi.c). */
+enum twa_ipi_class { TWA_IPI_KICK, TWA_IPI_WAKE, TWA_IPI_OTHER, TWA_IPI_CLASSES };
+
 int twa_ipi_init(void);
 void twa_ipi_exit(void);
 int twa_ipi_notify_begin(void);
@@ -72,6 +74,8 @@ void twa_ipi_show(struct seq_file *m);
 void twa_ipi_show_senders(struct seq_file *m);
 void twa_ipi_show_stats(struct seq_file *m);
 void twa_ipi_show_feature(struct seq_file *m);
+s64 twa_ipi_sent(int cpu, enum twa_ipi_class class);
+s64 twa_ipi_kick_calls(void);
 
 int twa_debugfs_init(void);
 void twa_debugfs_exit(void);

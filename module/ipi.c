@@ -7,7 +7,7 @@
  * function, the same point the 6.4+ ipi:ipi_send_* tracepoints mark), and
  * put in one class by who sent it:
  *
- *   kick   a reschedule IPI sent by kick_process() while a task was inside
+ *   kick   the reschedule IPI kick_process() sends when called from inside
  *          a twa queueing call (__twa_task_work_add(): native or backport)
  *   wake   any other IPI sent from inside such a call: try_to_wake_up() of
  *          an interruptible sleeper (wake list CAL or a resched RES)
@@ -18,9 +18,9 @@
  * counted in ipi_missed (stats).
  */
 #include <linux/cpumask.h>
-#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -33,7 +33,6 @@ module_param(count_ipis, bool, 0444);
 MODULE_PARM_DESC(count_ipis,
 		 "count IPIs at the sender with kprobes (ipis, ipi_senders files)");
 
-enum twa_ipi_class { TWA_IPI_KICK, TWA_IPI_WAKE, TWA_IPI_OTHER, TWA_IPI_CLASSES };
 enum twa_ipi_kind { TWA_IPI_RES, TWA_IPI_CAL, TWA_IPI_KINDS };
 
 static const char *const twa_ipi_class_names[TWA_IPI_CLASSES] = {
@@ -53,10 +52,17 @@ static const char *twa_ipi_state = "off (count_ipis=0)";
 /*
  * Tasks inside a twa queueing call. A slot per concurrent caller is enough:
  * when all are taken the call's IPIs count as "other" and ipi_untracked says
- * so. Keyed by task, not CPU: the caller may be preempted and migrate.
+ * so. Keyed by task, not CPU: the caller may be preempted and migrate. Only
+ * the owner writes in_kick, from its own context (the kprobe handlers run
+ * in the task that calls kick_process() and sends the IPI).
  */
 #define TWA_NOTIFY_SLOTS	16
-static struct task_struct *twa_notifiers[TWA_NOTIFY_SLOTS];
+struct twa_notifier {
+	struct task_struct *task;
+	bool in_kick;	/* kick_process() entered, its IPI not yet seen */
+};
+
+static struct twa_notifier twa_notifiers[TWA_NOTIFY_SLOTS];
 static atomic64_t twa_untracked;
 
 /* Who sent IPIs: the send function's caller, per class, kind and CPU. */
@@ -73,39 +79,57 @@ static struct twa_sender twa_senders[TWA_SENDERS];
 static u64 twa_senders_dropped;
 static DEFINE_RAW_SPINLOCK(twa_senders_lock);
 
-/* kick_process()'s extent, to recognise it as a send function's caller. */
-static unsigned long twa_kick_start, twa_kick_size;
-
 int twa_ipi_notify_begin(void)
 {
 	int i;
 
 	if (!twa_ipi_cpus)
 		return -1;
-	for (i = 0; i < TWA_NOTIFY_SLOTS; i++)
-		if (!cmpxchg(&twa_notifiers[i], NULL, current))
+	for (i = 0; i < TWA_NOTIFY_SLOTS; i++) {
+		if (!cmpxchg(&twa_notifiers[i].task, NULL, current)) {
+			WRITE_ONCE(twa_notifiers[i].in_kick, false);
 			return i;
+		}
+	}
 	atomic64_inc(&twa_untracked);
 	return -1;
 }
 
 void twa_ipi_notify_end(int slot)
 {
-	if (slot >= 0)
-		WRITE_ONCE(twa_notifiers[slot], NULL);
+	if (slot < 0)
+		return;
+	WRITE_ONCE(twa_notifiers[slot].in_kick, false);
+	WRITE_ONCE(twa_notifiers[slot].task, NULL);
 }
 
-/* Is the current task inside a twa queueing call (not an interrupt on it)? */
-static bool twa_in_notify(void)
+/*
+ * Was the probed code running in task context, not in an interrupt that hit
+ * the queueing task? A breakpoint kprobe's handler runs as an NMI
+ * (irqentry_nmi_enter() adds NMI_OFFSET + HARDIRQ_OFFSET, so in_task() is
+ * always false there); an ftrace-based or optimized one runs in the probed
+ * context. The functions probed here never run in a real NMI.
+ */
+static bool twa_probed_in_task(void)
+{
+	unsigned long pc = preempt_count();
+
+	if (pc & NMI_MASK)
+		pc -= NMI_OFFSET + HARDIRQ_OFFSET;
+	return !(pc & (NMI_MASK | HARDIRQ_MASK)) && !in_serving_softirq();
+}
+
+/* The current task's slot if it is inside a twa queueing call, else NULL. */
+static struct twa_notifier *twa_current_notifier(void)
 {
 	int i;
 
-	if (!in_task())
-		return false;
+	if (!twa_probed_in_task())
+		return NULL;
 	for (i = 0; i < TWA_NOTIFY_SLOTS; i++)
-		if (READ_ONCE(twa_notifiers[i]) == current)
-			return true;
-	return false;
+		if (READ_ONCE(twa_notifiers[i].task) == current)
+			return &twa_notifiers[i];
+	return NULL;
 }
 
 static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
@@ -132,16 +156,27 @@ static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
 	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
 }
 
+/*
+ * A reschedule IPI from a task between its kick_process() entry and the end
+ * of its twa call is the kick: kick_process() is the last thing a notify
+ * path does, and sends at most one. Not the send function's caller, which a
+ * tail call in kick_process() (kernels whose preempt_enable() is empty)
+ * would hide.
+ */
 static void twa_ipi_count(int cpu, unsigned long caller, enum twa_ipi_kind kind)
 {
 	enum twa_ipi_class class = TWA_IPI_OTHER;
+	struct twa_notifier *n;
 
 	if (cpu < 0 || cpu >= nr_cpu_ids)
 		return;
-	if (twa_in_notify())
-		class = kind == TWA_IPI_RES &&
-			caller - twa_kick_start < twa_kick_size ?
-			TWA_IPI_KICK : TWA_IPI_WAKE;
+	n = twa_current_notifier();
+	if (n && kind == TWA_IPI_RES && READ_ONCE(n->in_kick)) {
+		WRITE_ONCE(n->in_kick, false);
+		class = TWA_IPI_KICK;
+	} else if (n) {
+		class = TWA_IPI_WAKE;
+	}
 	atomic64_inc(&twa_ipi_cpus[cpu].n[class][kind]);
 	twa_sender_count(caller, cpu, class, kind);
 }
@@ -176,8 +211,12 @@ static int twa_ipi_cal_mask_pre(struct kprobe *p, struct pt_regs *regs)
 
 static int twa_kick_process_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	if (twa_in_notify())
+	struct twa_notifier *n = twa_current_notifier();
+
+	if (n) {
 		atomic64_inc(&twa_kick_calls);
+		WRITE_ONCE(n->in_kick, true);
+	}
 	return 0;
 }
 
@@ -248,21 +287,6 @@ static unsigned long twa_ipi_missed(void)
 }
 #endif
 
-/* kick_process()'s size, from kallsyms' "name+off/size". */
-static int twa_find_kick_process(void)
-{
-	char buf[KSYM_SYMBOL_LEN];
-	const char *slash;
-
-	twa_kick_start = (unsigned long)kick_process;
-	sprint_symbol(buf, twa_kick_start);
-	slash = strchr(buf, '/');
-	if (strncmp(buf, "kick_process+0x0/", 17) || !slash ||
-	    kstrtoul(slash + 1, 0, &twa_kick_size) || !twa_kick_size)
-		return -ENOENT;
-	return 0;
-}
-
 static void twa_ipi_reset_counts(void)
 {
 	unsigned long flags;
@@ -292,10 +316,6 @@ int twa_ipi_init(void)
 
 	if (!count_ipis)
 		return 0;
-	if (twa_find_kick_process()) {
-		twa_ipi_state = "unavailable (kick_process not in kallsyms)";
-		return 0;
-	}
 	cpus = kcalloc(nr_cpu_ids, sizeof(*cpus), GFP_KERNEL);
 	if (!cpus)
 		return -ENOMEM;
@@ -317,6 +337,26 @@ void twa_ipi_exit(void)
 	kfree(twa_ipi_cpus);
 	twa_ipi_cpus = NULL;
 }
+
+/* IPIs of @class sent to @cpu since reset; -1 if not counting. */
+s64 twa_ipi_sent(int cpu, enum twa_ipi_class class)
+{
+	struct twa_ipi_cpu *c;
+
+	if (!twa_ipi_cpus || cpu < 0 || cpu >= nr_cpu_ids)
+		return -1;
+	c = &twa_ipi_cpus[cpu];
+	return atomic64_read(&c->n[class][TWA_IPI_RES]) +
+	       atomic64_read(&c->n[class][TWA_IPI_CAL]);
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_sent);
+
+/* kick_process() calls from twa queueing calls since reset; -1 if not counting. */
+s64 twa_ipi_kick_calls(void)
+{
+	return twa_ipi_cpus ? atomic64_read(&twa_kick_calls) : -1;
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_calls);
 
 void twa_ipi_show_feature(struct seq_file *m)
 {

@@ -13,13 +13,17 @@ static int __init twa_init(void)
 {
 	int ret;
 
-	ret = twa_compat_init();
-	if (ret)
-		return ret;
+	/*
+	 * IPI probes first: while they are armed, the kprobe lookup in
+	 * twa_compat_init() arms and disarms no ftrace ops of its own, which
+	 * would cost an RCU-tasks grace period per load.
+	 */
 	ret = twa_ipi_init();
 	if (ret)
 		return ret;
-	ret = twa_debugfs_init();
+	ret = twa_compat_init();
+	if (!ret)
+		ret = twa_debugfs_init();
 	if (ret) {
 		twa_ipi_exit();
 		return ret;

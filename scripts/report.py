@@ -50,7 +50,8 @@ def fill_scenario(s, none_cost):
     """Give every scenario the same keys; add the cost ratio against none."""
     if not s.get("supported", True):
         s.update(items=0, ran=0, ipis=0, ipis_per_item=None, res=0, cal=0, kicks=0,
-                 wakeups=0, ran_before_syscall=None, latency_ns=None,
+                 wakeups=0, sender_side=False, sent=None, kick_calls=None,
+                 kick_ipis_per_item=None, senders=[], ran_before_syscall=None, latency_ns=None,
                  queue_ns_per_item=None, queue_cost_vs_none=None, error=None,
                  poke=None, poke_after_ms=None)
         return s
@@ -70,6 +71,7 @@ def build_report(env, scenarios, uring, accel):
         u["ops_per_s_vs_default"] = round(u["ops_per_s"] / default["ops_per_s"], 3) if ok else None
         if not u["supported"]:
             u["ipis_per_op"] = None
+            u["kicks_per_op"] = None
             u["ops_per_s"] = None
     return {
         "kernel": env["kernel"],
@@ -99,19 +101,23 @@ def us(ns):
 
 
 def scenario_table(rep):
-    head = ("| target | mode | impl | items | ran | IPIs/item | RES | CAL | kicks | "
+    head = ("| target | mode | impl | items | ran | kick IPIs/item (sent) | kick calls | "
+            "wake IPIs (sent) | other IPIs (sent) | IPIs/item (received) | RES | CAL | "
             "ran before syscall | p50 us | p90 us | p99 us | max us | queue ns/item | cost vs none | "
             "if not run: after |")
-    rows = [head, "|" + "---|" * 17]
+    rows = [head, "|" + "---|" * 20]
     for s in rep["scenarios"]:
         if not s["supported"]:
             rows.append("| %s | %s | %s | unsupported (EOPNOTSUPP) |%s" %
-                        (s["target"], s["mode"], s["impl"], " |" * 13))
+                        (s["target"], s["mode"], s["impl"], " |" * 16))
             continue
         lat = s["latency_ns"] or {}
-        rows.append("| %s | %s | %s | %d | %d | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            s["target"], s["mode"], s["impl"], s["items"], s["ran"], fmt(s["ipis_per_item"]),
-            s["res"], s["cal"], s["kicks"], fmt(s["ran_before_syscall"]),
+        sent = s.get("sent") or {}
+        rows.append("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            s["target"], s["mode"], s["impl"], s["items"], s["ran"],
+            fmt(s.get("kick_ipis_per_item")), fmt(s.get("kick_calls")),
+            fmt(sent.get("wake")), fmt(sent.get("other")), fmt(s["ipis_per_item"]),
+            s["res"], s["cal"], fmt(s["ran_before_syscall"]),
             us(lat.get("p50")), us(lat.get("p90")), us(lat.get("p99")), us(lat.get("max")),
             fmt(s["queue_ns_per_item"], 0), fmt(s["queue_cost_vs_none"], 2),
             "%d ms: %s" % (s.get("poke_after_ms") or 0, s.get("poke") or "-")))
@@ -119,14 +125,17 @@ def scenario_table(rep):
 
 
 def uring_table(rep):
-    rows = ["| ring setup | supported | ops | IPIs/op | ops/s | ops/s vs default | saw IORING_SQ_TASKRUN |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| ring setup | supported | ops | kick IPIs/op (sent) | IPIs/op (received) | ops/s | "
+            "ops/s vs default | saw IORING_SQ_TASKRUN |",
+            "|---|---|---|---|---|---|---|---|"]
     for u in rep["io_uring"]:
         if not u["supported"]:
-            rows.append("| %s | no (errno %d) | | | | | |" % (u["setup"], u["errno"]))
+            rows.append("| %s | no (errno %d) | | | | | | |" % (u["setup"], u["errno"]))
             continue
-        rows.append("| %s | yes | %d | %s | %.0f | %s | %d |" % (
-            u["setup"], u["ops"], fmt(u["ipis_per_op"]), u["ops_per_s"],
+        rows.append("| %s | yes | %d | %s | %s | %.0f | %s | %d |" % (
+            u["setup"], u["ops"],
+            fmt(u.get("kicks_per_op")) if u.get("sender_side") else "-",
+            fmt(u["ipis_per_op"]), u["ops_per_s"],
             fmt(u["ops_per_s_vs_default"], 2), u["saw_taskrun"]))
     return rows
 
@@ -139,9 +148,12 @@ def markdown(rep):
         "wake_up_state via %s." % (rep["generated"], rep["accel"].upper(), rep["cpus"], rep["hz"],
                                    "yes" if rep["native_signal_no_ipi"] else "no",
                                    rep["nohz_full"], rep["wake_up_state"]),
-        "Items queued one at a time from CPU 0 to a target on CPU 1; IPIs are RES + CAL "
-        "received by CPU 1, including any IPI the poke itself causes (last column: what "
-        "made the target enter the kernel if the item had not run by then). " + NOTE,
+        "Items queued one at a time from CPU 0 to a target on CPU 1. Sent: IPIs to CPU 1 "
+        "counted at the sender by the module's kprobes (kick: kick_process() from our "
+        "queueing; wake: any other IPI from our queueing; other: everyone else). Received: "
+        "RES + CAL on CPU 1 from /proc/interrupts, which includes the others and any IPI "
+        "the poke itself causes (last column: what made the target enter the kernel if the "
+        "item had not run by then). " + NOTE,
         "",
         "## task_work notification",
         "",
@@ -182,14 +194,16 @@ def plots(rep, outdir):
                     vals = {}
                     for s in rep["scenarios"]:
                         if s["target"] == target and s["mode"] == mode:
-                            vals[s["impl"]] = s["ipis_per_item"]
+                            vals[s["impl"]] = (s["kick_ipis_per_item"] if s.get("sender_side")
+                                               else s["ipis_per_item"])
                     if vals:
                         f.write('"%s\\n%s" %s %s\n' % (target, mode,
                                                       fmt(vals.get("native"), 4).replace("-", "NaN"),
                                                       fmt(vals.get("backport"), 4).replace("-", "NaN")))
         bar_chart(os.path.join(outdir, "ipis.svg"), "1000,450",
-                  "IPIs to the target CPU per item: %s (%s)" % (rep["kernel"], rep["accel"].upper()),
-                  "IPIs per item (RES + CAL)", "set yrange [0:*]\nset xtics font 'sans,9'",
+                  "Kick IPIs sent to the target CPU per item: %s (%s)"
+                  % (rep["kernel"], rep["accel"].upper()),
+                  "kick IPIs per item (sender side)", "set yrange [0:*]\nset xtics font 'sans,9'",
                   "'%s' using 2:xtic(1) title 'native', '' using 3 title 'backport'" % data)
 
         lat = os.path.join(tmp, "latency.dat")
@@ -238,25 +252,28 @@ def combine(args):
             k = (s["target"], s["mode"], s["impl"])
             if k not in keys:
                 keys.append(k)
-    rows = ["| target | mode | impl | " + " | ".join("%s IPIs/item | %s p50 us" % (k, k) for k in kernels) + " |",
-            "|---|---|---|" + "---|---|" * len(kernels)]
+    rows = ["| target | mode | impl | " + " | ".join("%s kick IPIs/item (sent) | %s IPIs/item (received) | %s p50 us"
+                                                   % (k, k, k) for k in kernels) + " |",
+            "|---|---|---|" + "---|---|---|" * len(kernels)]
     table = []
     for k in keys:
         cells, entry = [], {"target": k[0], "mode": k[1], "impl": k[2], "kernels": {}}
         for r in reps:
             s = next((x for x in r["scenarios"] if (x["target"], x["mode"], x["impl"]) == k), None)
             if not s or not s["supported"]:
-                cells += ["n/a", "n/a"]
+                cells += ["n/a", "n/a", "n/a"]
                 entry["kernels"][r["kernel"]] = None
                 continue
             p50 = (s["latency_ns"] or {}).get("p50")
-            cells += [fmt(s["ipis_per_item"]), us(p50)]
-            entry["kernels"][r["kernel"]] = {"ipis_per_item": s["ipis_per_item"], "latency_p50_ns": p50,
+            cells += [fmt(s.get("kick_ipis_per_item")), fmt(s["ipis_per_item"]), us(p50)]
+            entry["kernels"][r["kernel"]] = {"kick_ipis_per_item": s.get("kick_ipis_per_item"),
+                                             "ipis_per_item": s["ipis_per_item"], "latency_p50_ns": p50,
                                              "queue_ns_per_item": s["queue_ns_per_item"]}
         rows.append("| %s | %s | %s | %s |" % (k[0], k[1], k[2], " | ".join(cells)))
         table.append(entry)
-    urows = ["| ring setup | " + " | ".join("%s IPIs/op | %s ops/s vs default" % (k, k) for k in kernels) + " |",
-             "|---|" + "---|---|" * len(kernels)]
+    urows = ["| ring setup | " + " | ".join("%s kick IPIs/op (sent) | %s IPIs/op (received) | %s ops/s vs default"
+                                           % (k, k, k) for k in kernels) + " |",
+             "|---|" + "---|---|---|" * len(kernels)]
     setups = []
     for r in reps:
         for u in r["io_uring"]:
@@ -267,9 +284,10 @@ def combine(args):
         for r in reps:
             u = next((x for x in r["io_uring"] if x["setup"] == name), None)
             if not u or not u["supported"]:
-                cells += ["unsupported", "-"]
+                cells += ["unsupported", "-", "-"]
             else:
-                cells += [fmt(u["ipis_per_op"]), fmt(u["ops_per_s_vs_default"], 2)]
+                cells += [fmt(u.get("kicks_per_op")), fmt(u["ipis_per_op"]),
+                          fmt(u["ops_per_s_vs_default"], 2)]
         urows.append("| %s | %s |" % (name, " | ".join(cells)))
     md = "\n".join(["# twa-noipi: kernels compared", "",
                     "Accel: %s. %s" % (", ".join(sorted({r["accel"].upper() for r in reps})), NOTE), ""]

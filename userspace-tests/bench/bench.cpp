@@ -186,7 +186,18 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 		  << ",\"res\":" << s.res << ",\"cal\":" << s.cal
 		  << ",\"ipis_per_item\":" << s.per_item(static_cast<double>(s.ipis()))
 		  << ",\"kicks\":" << s.kicks << ",\"wakeups\":" << s.wakeups
-		  << ",\"ran_before_syscall\":";
+		  << ",\"sender_side\":" << (s.sender_side ? "true" : "false")
+		  << ",\"sent\":{\"kick\":" << s.sent.kick << ",\"wake\":" << s.sent.wake()
+		  << ",\"other\":" << s.sent.other() << "}"
+		  << ",\"kick_calls\":" << s.kick_calls
+		  << ",\"kick_ipis_per_item\":" << s.per_item(static_cast<double>(s.sent.kick))
+		  << ",\"senders\":[";
+		for (std::size_t i = 0; i < s.senders.size(); i++)
+			j << (i ? "," : "") << "{\"count\":" << s.senders[i].count
+			  << ",\"class\":" << json_str(s.senders[i].cls)
+			  << ",\"kind\":" << json_str(s.senders[i].kind)
+			  << ",\"caller\":" << json_str(s.senders[i].caller) << "}";
+		j << "],\"ran_before_syscall\":";
 		if (before_syscall < 0)
 			j << "null";
 		else
@@ -260,6 +271,8 @@ void run_uring(const Options& o)
 		  << ",\"supported\":" << (r.supported ? "true" : "false")
 		  << ",\"errno\":" << r.setup_errno << ",\"ops\":" << r.ops
 		  << ",\"ipis\":" << r.ipis << ",\"ipis_per_op\":" << r.ipis_per_op()
+		  << ",\"sender_side\":" << (r.sender_side ? "true" : "false")
+		  << ",\"kick_ipis\":" << r.kick_ipis << ",\"kicks_per_op\":" << r.kicks_per_op()
 		  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun
 		  << "}";
 		emit(j.str());
