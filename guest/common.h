@@ -179,6 +179,33 @@ static inline int targets_stop(void)
 	return 0;
 }
 
+/*
+ * Wait until thread @tid of this process is asleep (state S in
+ * /proc/self/task/TID/stat); 1 once it is, 0 after @timeout_ms. A sleeper
+ * that has just run an item is still on its way back into read(): an item
+ * queued then finds it running, so a signal mode kicks instead of waking,
+ * and TWA_RESUME work runs on that way back.
+ */
+static inline int wait_asleep(int tid, int timeout_ms)
+{
+	char path[64], line[512], *paren;
+	double end = now_s() + timeout_ms / 1000.0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	do {
+		FILE *f = fopen(path, "r");
+		int n = f ? (int)fread(line, 1, sizeof(line) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		line[n > 0 ? n : 0] = '\0';
+		paren = strrchr(line, ')');
+		if (paren && paren[1] == ' ' && paren[2] == 'S')
+			return 1;
+	} while (now_s() < end);
+	return 0;
+}
+
 static inline void signal_tid(int tid)
 {
 	syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
