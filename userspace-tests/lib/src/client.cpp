@@ -157,7 +157,8 @@ std::vector<IpiCounts> parse_ipis(std::string_view text)
 		if (w.size() != 6 || !parse_num(w[0], c.cpu) || !parse_num(w[1], c.kick) ||
 		    !parse_num(w[2], c.wake_res) || !parse_num(w[3], c.wake_cal) ||
 		    !parse_num(w[4], c.other_res) || !parse_num(w[5], c.other_cal))
-			throw std::runtime_error("ipis: malformed line '" + std::string(line) + "'");
+			throw std::runtime_error("ipis: malformed line '" + std::string(line) +
+			                         "'");
 		out.push_back(c);
 	});
 	return out;

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <fstream>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 namespace twa {
 

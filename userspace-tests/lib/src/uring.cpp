@@ -1,7 +1,7 @@
 #include "twa/uring.hpp"
 
-#include "twa/cpu.hpp"
 #include "twa/client.hpp"
+#include "twa/cpu.hpp"
 #include "twa/interrupts.hpp"
 
 #include <liburing.h>
@@ -118,8 +118,8 @@ std::string uring_line(const UringResult& r)
 	              "sent_kick=%llu kicks_per_op=%.3f saw_taskrun=%d ops_per_s=%.0f",
 	              r.setup.c_str(), r.supported, r.setup_errno, r.ops,
 	              static_cast<unsigned long long>(r.ipis), r.ipis_per_op(),
-	              static_cast<unsigned long long>(r.kick_ipis), r.kicks_per_op(),
-	              r.saw_taskrun, r.ops_per_s);
+	              static_cast<unsigned long long>(r.kick_ipis), r.kicks_per_op(), r.saw_taskrun,
+	              r.ops_per_s);
 	return buf;
 }
 

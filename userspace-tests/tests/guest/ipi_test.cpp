@@ -131,8 +131,8 @@ TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 		EXPECT_EQ(s.ran, n);
 		EXPECT_EQ(s.kick_calls, 0) << to_string(impl);
 		EXPECT_EQ(s.kicks, 0) << to_string(impl);
-		EXPECT_EQ(s.sent.ours(), 0u) << to_string(impl) << ": kick " << s.sent.kick
-		                             << " wake " << s.sent.wake();
+		EXPECT_EQ(s.sent.ours(), 0u)
+		    << to_string(impl) << ": kick " << s.sent.kick << " wake " << s.sent.wake();
 	}
 }
 

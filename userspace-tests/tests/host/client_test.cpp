@@ -193,7 +193,8 @@ TEST(Client, IpiCountsSubtractAndRejectMalformedLines)
 	                           "5 other res 0 kick_process+0x5e/0x80\n"
 	                           "6 other res 1 check_preempt_wakeup+0x17b/0x2c0\n");
 	EXPECT_EQ(kick_process_ipis(k, 1), 7u) << "kicks to CPU 1 from any caller";
-	EXPECT_TRUE(Features{parse_key_values("ipi_count kprobe a b c kick_process\n")}.ipi_count());
+	EXPECT_TRUE(
+	    Features{parse_key_values("ipi_count kprobe a b c kick_process\n")}.ipi_count());
 	EXPECT_FALSE(Features{parse_key_values("ipi_count unavailable (x)\n")}.ipi_count());
 	EXPECT_FALSE(Features{}.ipi_count());
 }

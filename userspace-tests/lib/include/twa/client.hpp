@@ -70,9 +70,9 @@ std::vector<ItemRecord> parse_items(std::string_view text);
 // One line of the "ipis" file: IPIs sent to one CPU since reset, by sender.
 struct IpiCounts {
 	int cpu = 0;
-	std::uint64_t kick = 0;     // RES sent by kick_process() in a twa queueing call
-	std::uint64_t wake_res = 0; // other IPIs sent from a twa queueing call:
-	std::uint64_t wake_cal = 0; //   the wakeup of a sleeping target
+	std::uint64_t kick = 0;      // RES sent by kick_process() in a twa queueing call
+	std::uint64_t wake_res = 0;  // other IPIs sent from a twa queueing call:
+	std::uint64_t wake_cal = 0;  //   the wakeup of a sleeping target
 	std::uint64_t other_res = 0; // everything else: background
 	std::uint64_t other_cal = 0;
 

@@ -25,7 +25,7 @@ struct Sample {
 	// by who sent them; valid if sender_side.
 	bool sender_side = false;
 	IpiCounts sent;
-	std::int64_t kick_calls = 0; // kick_process() calls from our queueing
+	std::int64_t kick_calls = 0;    // kick_process() calls from our queueing
 	std::vector<IpiSender> senders; // to the target CPU
 	std::int64_t kicks = 0;
 	std::int64_t wakeups = 0;
