@@ -76,7 +76,7 @@ struct twa_sender {
 };
 
 static struct twa_sender twa_senders[TWA_SENDERS];
-static u64 twa_senders_dropped;
+static atomic64_t twa_senders_dropped;	/* no free entry, or lock busy */
 static DEFINE_RAW_SPINLOCK(twa_senders_lock);
 
 int twa_ipi_notify_begin(void)
@@ -132,13 +132,34 @@ static struct twa_notifier *twa_current_notifier(void)
 	return NULL;
 }
 
+/*
+ * A breakpoint kprobe's handler runs as an NMI, where waiting for a lock
+ * its CPU may already hold would deadlock: only try, for a bounded time
+ * (a holder on another CPU scans 64 entries), and count the call as
+ * dropped if the lock stays taken.
+ */
+static bool twa_senders_trylock(unsigned long *flags)
+{
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (raw_spin_trylock_irqsave(&twa_senders_lock, *flags))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
 static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
 {
 	struct twa_sender *s;
 	unsigned long flags;
 	int i;
 
-	raw_spin_lock_irqsave(&twa_senders_lock, flags);
+	if (!twa_senders_trylock(&flags)) {
+		atomic64_inc(&twa_senders_dropped);
+		return;
+	}
 	for (i = 0; i < TWA_SENDERS; i++) {
 		s = &twa_senders[i];
 		if (!s->count) {
@@ -152,7 +173,7 @@ static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
 	if (i < TWA_SENDERS)
 		s->count++;
 	else
-		twa_senders_dropped++;
+		atomic64_inc(&twa_senders_dropped);
 	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
 }
 
@@ -300,7 +321,7 @@ static void twa_ipi_reset_counts(void)
 	atomic64_set(&twa_untracked, 0);
 	raw_spin_lock_irqsave(&twa_senders_lock, flags);
 	memset(twa_senders, 0, sizeof(twa_senders));
-	twa_senders_dropped = 0;
+	atomic64_set(&twa_senders_dropped, 0);
 	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
 }
 
@@ -404,7 +425,7 @@ void twa_ipi_show_senders(struct seq_file *m)
 		goto out;
 	raw_spin_lock_irqsave(&twa_senders_lock, flags);
 	memcpy(copy, twa_senders, sizeof(twa_senders));
-	dropped = twa_senders_dropped;
+	dropped = atomic64_read(&twa_senders_dropped);
 	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
 	for (i = 0; i < TWA_SENDERS && copy[i].count; i++)
 		seq_printf(m, "%llu %s %s %d %pS\n", copy[i].count,
@@ -412,7 +433,7 @@ void twa_ipi_show_senders(struct seq_file *m)
 			   twa_ipi_kind_names[copy[i].kind], copy[i].cpu,
 			   (void *)copy[i].caller);
 	if (dropped)
-		seq_printf(m, "%llu other any -1 (table full)\n", dropped);
+		seq_printf(m, "%llu other any -1 (table full or busy)\n", dropped);
 out:
 	kfree(copy);
 }
