@@ -78,10 +78,13 @@ TEST_F(IoUring, TaskrunFlagRaisedWhileWorkPending)
 	auto f = ring("coop_taskrun_flag", ops());
 	ASSERT_TRUE(f.supported) << "errno " << f.setup_errno;
 	EXPECT_EQ(f.kick_ipis, 0u);
-	// The reaper saw IORING_SQ_TASKRUN before entering on at least half
-	// the ops. Not all: the tick runs the work (and clears the flag) when it
-	// comes first, which a loaded host makes likelier (79 % seen then).
-	EXPECT_GE(f.saw_taskrun, f.ops / 2);
+	// The kernel raises IORING_SQ_TASKRUN while work is pending: the
+	// reaper saw it (without TASKRUN_FLAG it never does, see above). How
+	// often is a race, not a behaviour: any kernel entry on CPU 1 (the
+	// tick) runs the work and clears the flag before the reaper looks, and
+	// a loaded host stretches that window. The share is a figure of the
+	// benchmark (saw_taskrun), not asserted here.
+	EXPECT_GT(f.saw_taskrun, 0);
 }
 
 TEST_F(IoUring, DeferTaskrunSendsNoIpi)
