@@ -132,33 +132,24 @@ static struct twa_notifier *twa_current_notifier(void)
 	return NULL;
 }
 
-/*
- * A breakpoint kprobe's handler runs as an NMI, where waiting for a lock
- * its CPU may already hold would deadlock: only try, for a bounded time
- * (a holder on another CPU scans 64 entries), and count the call as
- * dropped if the lock stays taken.
- */
-static bool twa_senders_trylock(unsigned long *flags)
-{
-	int i;
-
-	for (i = 0; i < 10000; i++) {
-		if (raw_spin_trylock_irqsave(&twa_senders_lock, *flags))
-			return true;
-		cpu_relax();
-	}
-	return false;
-}
-
 static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
 {
 	struct twa_sender *s;
 	unsigned long flags;
 	int i;
 
-	if (!twa_senders_trylock(&flags)) {
-		atomic64_inc(&twa_senders_dropped);
-		return;
+	/*
+	 * A breakpoint kprobe's handler runs as an NMI, where waiting for a
+	 * lock its CPU may already hold would deadlock: only try, for a
+	 * bounded time (a holder on another CPU scans 64 entries), and count
+	 * the call as dropped if the lock stays taken.
+	 */
+	for (i = 0; !raw_spin_trylock_irqsave(&twa_senders_lock, flags); i++) {
+		if (i == 10000) {
+			atomic64_inc(&twa_senders_dropped);
+			return;
+		}
+		cpu_relax();
 	}
 	for (i = 0; i < TWA_SENDERS; i++) {
 		s = &twa_senders[i];
