@@ -1,14 +1,16 @@
 # twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
 #   make                     build the module for KDIR (default: running kernel)
 #   make install             kbuild modules_install (honours INSTALL_MOD_PATH)
-#   make run [KERNEL=6.1|all] [ITEMS=1000] [OPS=1000]
+#   make run [KERNEL=NAME|all] [ITEMS=1000] [OPS=1000]
 #                            boot a Debian kernel in QEMU, load, IPI report
-#   make test                every test on every kernel
+#   make test [KERNELS="A B"]  every test on every kernel (or those named)
 #   make kunit               KUnit suites on kernels built from Debian sources
+#   make list-kernels        the kernel matrix (kernels/*.conf), what each offers
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= 6.1
+KERNELS ?=
 ITEMS ?= 1000
 OPS ?= 1000
 
@@ -24,7 +26,7 @@ $(info twa-noipi: $(TWA_KCC), the kernel's compiler, is missing: building with g
 endif
 endif
 
-.PHONY: all modules install clean run test kunit check dkms-test help
+.PHONY: all modules install clean run test kunit check dkms-test help list-kernels print-cc
 
 all: modules
 
@@ -37,17 +39,24 @@ install: modules
 dkms-test:
 	scripts/dkms-test.sh
 
+# The compiler the scripts build modules with (the same choice as above).
+print-cc:
+	@echo $(or $(TWA_CC),CC=$(or $(TWA_KCC),gcc))
+
 run:
-	TWA_ITEMS=$(ITEMS) TWA_OPS=$(OPS) scripts/run.sh $(KERNEL)
+	scripts/run.sh --items $(ITEMS) --ops $(OPS) $(KERNEL)
 
 test:
-	scripts/test.sh
+	scripts/test.sh $(KERNELS)
+
+list-kernels:
+	scripts/list-kernels.sh $(if $(FETCH),--fetch)
 
 kunit:
 	scripts/kunit.sh
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,11p' Makefile
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) $(TWA_CC) clean; fi

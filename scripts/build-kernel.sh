@@ -1,44 +1,41 @@
 #!/usr/bin/env bash
-# Build a small KUnit-enabled x86_64 kernel from Debian's linux-source
-# package (Debian's own kernels have no CONFIG_KUNIT). Cached by source
-# version and config fragment: a second run rebuilds nothing.
+# Build a kernel from a Debian linux-source package: allnoconfig plus the
+# kernel's config fragments (KUnit, debug options; Debian's own kernels
+# have no CONFIG_KUNIT). Cached by source version and fragments: a second
+# run rebuilds nothing.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: scripts/build-kunit-kernel.sh [--flavour kunit|debug] SERIES
+Usage: scripts/build-kernel.sh KERNEL
 
-SERIES: 5.10 or 6.1. allnoconfig + kunit/kunit.config (+ kunit/debug.config
-for the debug flavour), built out of tree under \$TWA_CACHE/kunit-kernels/.
+KERNEL names a kernels/KERNEL.conf with SOURCE=build. Its PACKAGE (from
+scripts/fetch-source.sh), allnoconfig + the CONFIG fragments, built out of
+tree under \$TWA_CACHE/built-kernels/ (now: $TWA_CACHE).
 Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage and
 a kernel.env like scripts/fetch-kernel.sh writes).
 USAGE
 }
-flavour=kunit
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-h | --help) usage; exit 0 ;;
-	--flavour) flavour=$2; shift 2 ;;
-	-*) usage >&2; exit 2 ;;
-	*) break ;;
-	esac
-done
-[ $# -eq 1 ] || { usage >&2; exit 2; }
-s=$1
-case "$flavour" in kunit | debug) ;; *) die "unknown flavour '$flavour'" ;; esac
+case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
+k=$1
+kernel_conf "$k"
+[ "$K_SOURCE" = build ] || die "$k: SOURCE=$K_SOURCE, not built from a source package"
 need_cmds make:make gcc:gcc flex:flex bison:bison bc:bc perl:perl
 
-tree=$("$TWA_ROOT/scripts/fetch-source.sh" "$s")
-frags=("$TWA_ROOT/kunit/kunit.config")
-[ "$flavour" = debug ] && frags+=("$TWA_ROOT/kunit/debug.config")
+tree=$("$TWA_ROOT/scripts/fetch-source.sh" "$k")
+frags=()
+for f in $K_CONFIG; do
+	[ -f "$TWA_ROOT/$f" ] || die "$k: config fragment $f not found"
+	frags+=("$TWA_ROOT/$f")
+done
 key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}") |
 	sha256sum | cut -c1-12)
-out=$TWA_CACHE/kunit-kernels/$s-$flavour-$key
+out=$TWA_CACHE/built-kernels/$k-$key
 write_env() {
 	cat >"$out/kernel.env" <<ENV
-KABI=$flavour-$s
+KABI=$k
 KRELEASE=$(cat "$out/include/config/kernel.release")
 VMLINUZ=$out/arch/x86/boot/bzImage
 KDIR=$out
@@ -48,13 +45,12 @@ EXTRA_KO=$out/lib/kunit/kunit.ko
 ENV
 }
 if [ -f "$out/.complete" ]; then
-	log "$s: $flavour kernel cached ($out)"
 	[ -f "$out/kernel.env" ] || write_env
 	echo "$out"
 	exit 0
 fi
 mkdir -p "$out"
-log "$s: configuring $flavour kernel (allnoconfig + ${frags[*]##*/})"
+log "$k: configuring (allnoconfig + ${frags[*]##*/})"
 make -s -C "$tree" O="$out" ARCH=x86_64 allnoconfig >"$out/config.log" 2>&1
 "$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" \
 	>>"$out/config.log" 2>&1
@@ -63,17 +59,17 @@ make -s -C "$tree" O="$out" ARCH=x86_64 olddefconfig >>"$out/config.log" 2>&1
 dropped=$(cat "${frags[@]}" | grep -E '^CONFIG_' | while IFS= read -r l; do
 	grep -qxF "$l" "$out/.config" || echo "$l"
 done)
-[ -z "$dropped" ] || die "$s: config options dropped by olddefconfig:
+[ -z "$dropped" ] || die "$k: config options dropped by olddefconfig:
 $dropped"
-log "$s: building $flavour kernel with $(nproc) jobs (a few minutes; log: $out/build.log)"
+log "$k: building the kernel with $(nproc) jobs (a few minutes; log: $out/build.log)"
 t0=$SECONDS
 # Debian's 5.10 tree predates gcc 12; its new warnings are not our business.
 if ! make -C "$tree" O="$out" ARCH=x86_64 -j"$(nproc)" KCFLAGS="-Wno-error" \
 	bzImage modules >"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2
-	die "$s: kernel build failed (full log: $out/build.log)"
+	die "$k: kernel build failed (full log: $out/build.log)"
 fi
-log "$s: $flavour kernel built in $((SECONDS - t0))s"
+log "$k: kernel built in $((SECONDS - t0))s"
 write_env
 touch "$out/.complete"
 echo "$out"

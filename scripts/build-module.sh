@@ -1,53 +1,62 @@
 #!/usr/bin/env bash
-# Build twa_noipi.ko (and the KUnit module where possible) for a cached
-# Debian kernel, in a per-kernel copy of the sources under build/.
+# Build twa_noipi.ko, the example consumer and (on KUnit kernels) the KUnit
+# suites for one kernel, in a per-kernel copy of the sources under build/.
+# Up to date when neither the sources nor the kernel changed.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: scripts/build-module.sh SERIES
+Usage: scripts/build-module.sh KERNEL
 
-Builds the module (and, on KUnit kernels, the KUnit suites) for kernel
-SERIES ($TWA_SERIES_ALL, kunit-5.10, kunit-6.1, debug-5.10, debug-6.1),
-fetching or building the kernel first if needed.
-Output: $TWA_BUILD/SERIES/mod/*.ko
+Builds the module (and, on KUnit kernels, the KUnit suites) for KERNEL
+(any of: $(kernels_all | paste -sd' ')), fetching or building the kernel
+first if needed. Output: $TWA_BUILD/KERNEL/mod/*.ko
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
-s=$1
-series_check "$s"
+k=$1
 need_cmds make:make gcc:gcc
 
-kdir=$(kernel_dir "$s")
+kdir=$(kernel_dir "$k")
 # shellcheck disable=SC1091
 . "$kdir/kernel.env"
-out=$TWA_BUILD/$s/mod
+out=$TWA_BUILD/$k/mod
+# shellcheck disable=SC2153 # KDIR comes from kernel.env
+cc=$(module_cc "$KDIR")
+# shellcheck disable=SC2086 # a list of paths
+read -ra srcs < <(src_files $TWA_MODULE_SRC | paste -sd' ')
+key=$(inputs_key "${srcs[@]}" "$kdir/kernel.env" "$cc")
+if up_to_date "$out/.key" "$key"; then
+	echo "$out"
+	exit 0
+fi
+rm -rf "$out"
 mkdir -p "$out"
 # Copy, not symlink: kbuild writes objects beside the sources.
-(cd "$TWA_ROOT" && tar -cf - Kbuild module include kunit examples scripts/compat-probe.sh) |
-	tar -xf - -C "$out"
+# shellcheck disable=SC2086
+(cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out"
 # Debian's 5.10 headers ask for gcc-10, which bookworm lacks; the machine's
-# gcc builds a module that loads and runs (see shared notes).
-log "$s: building module against $KRELEASE"
-# shellcheck disable=SC2153 # KDIR comes from kernel.env
-if ! make -C "$KDIR" M="$out" CC=gcc -j"$(nproc)" modules >"$out/build.log" 2>&1; then
+# gcc builds a module that loads and runs (README, "make").
+log "$k: building the module against $KRELEASE ($cc)"
+if ! make -C "$KDIR" M="$out" "$cc" -j"$(nproc)" modules >"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2
-	die "$s: module build failed (full log: $out/build.log)"
+	die "$k: module build failed (full log: $out/build.log)"
 fi
 if grep -E 'warning:' "$out/build.log" >&2; then
-	die "$s: module build has warnings (full log: $out/build.log)"
+	die "$k: module build has warnings (full log: $out/build.log)"
 fi
 # The example consumer links against twa_noipi's exports only.
-if ! make -C "$KDIR" M="$out/examples/consumer" CC=gcc \
+if ! make -C "$KDIR" M="$out/examples/consumer" "$cc" \
 	KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" modules >"$out/consumer.log" 2>&1; then
 	tail -30 "$out/consumer.log" >&2
-	die "$s: example consumer build failed (full log: $out/consumer.log)"
+	die "$k: example consumer build failed (full log: $out/consumer.log)"
 fi
 if grep -E 'warning:' "$out/consumer.log" >&2; then
-	die "$s: example consumer build has warnings"
+	die "$k: example consumer build has warnings"
 fi
 cp "$out/examples/consumer/twa_consumer.ko" "$out/"
 ls "$out"/*.ko >/dev/null
+echo "$key" >"$out/.key"
 echo "$out"

@@ -24,6 +24,12 @@ esac
 need_cmds cmake:cmake g++:g++ ctest:cmake
 
 b=$TWA_BUILD/userspace-tests
+read -ra srcs < <(src_files userspace-tests | paste -sd' ')
+key=$(inputs_key "${srcs[@]}" "$(g++ --version | head -1)")
+if up_to_date "$b/.key" "$key"; then
+	if [ "$run_tests" = 1 ]; then (cd "$b" && ctest --output-on-failure); fi
+	exit 0
+fi
 mkdir -p "$b"
 log "building userspace-tests (CMake, C++20)"
 cmake -S "$TWA_ROOT/userspace-tests" -B "$b" -DCMAKE_BUILD_TYPE=Release >"$b/cmake.log" 2>&1 || {
@@ -37,6 +43,7 @@ cmake --build "$b" -j"$(nproc)" >"$b/build.log" 2>&1 || {
 }
 mkdir -p "$b/guest"
 cp "$b/twa-ipi-tests" "$b/twa-bench" "$b/guest/"
+echo "$key" >"$b/.key"
 if [ "$run_tests" = 1 ]; then
 	(cd "$b" && ctest --output-on-failure)
 fi

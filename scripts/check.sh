@@ -10,8 +10,9 @@ usage() {
 Usage: scripts/check.sh   (make check)
 
   checkpatch    checkpatch.pl --strict --no-tree -f on module/, include/,
-                kunit/ and examples/ (from Debian's linux-source-6.1)
-  sparse        the module built with C=2 against Debian 6.1 headers
+                kunit/ and examples/ (from the linux-source tree of
+                kernel $TWA_TOOLS_KERNEL)
+  sparse        the module built with C=2 against kernel $TWA_KERNEL_DEFAULT's headers
   shellcheck    every script
   clang-format  the C++ against .clang-format (--dry-run --Werror)
   clang-tidy    the C++ against userspace-tests/.clang-tidy
@@ -23,12 +24,22 @@ need_cmds sparse:sparse shellcheck:shellcheck clang-format:clang-format \
 	clang-tidy:clang-tidy cmake:cmake
 
 passed=0 failed=0
+# gate NAME FUNCTION INPUT...: a gate whose inputs (files, tool versions)
+# are those it last passed with is not run again.
 gate() {
-	local name=$1
-	shift
-	log "=== check: $name"
-	if "$@"; then
+	local name=$1 fn=$2 key stamp=$TWA_BUILD/check/$1.key
+	shift 2
+	key=$(inputs_key "$@")
+	if up_to_date "$stamp" "$key"; then
+		log "=== check: $name: passed before with these inputs"
 		passed=$((passed + 1))
+		return
+	fi
+	log "=== check: $name"
+	if "$fn"; then
+		passed=$((passed + 1))
+		mkdir -p "${stamp%/*}"
+		echo "$key" >"$stamp"
 	else
 		failed=$((failed + 1))
 		log "=== check: $name: FINDINGS"
@@ -43,21 +54,21 @@ run_checkpatch() {
 	"$TWA_ROOT/scripts/checkpatch.sh" "${files[@]}"
 }
 
-# sparse over a scratch copy built against the 6.1 headers; any line it
+# sparse over a scratch copy built against the default kernel's headers; any line it
 # prints about our sources is a finding.
 run_sparse() {
 	local env out log
-	env=$(kernel_dir 6.1)/kernel.env || return 1
+	env=$(kernel_dir "$TWA_KERNEL_DEFAULT")/kernel.env || return 1
 	# shellcheck disable=SC1090 # KDIR comes from kernel.env
 	. "$env"
 	out=$TWA_BUILD/sparse
 	rm -rf "$out"
 	mkdir -p "$out"
-	(cd "$TWA_ROOT" && tar -cf - Kbuild module include kunit scripts/compat-probe.sh) |
-		tar -xf - -C "$out"
+	# shellcheck disable=SC2086 # a list of paths
+	(cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out"
 	log=$out/sparse.log
 	# shellcheck disable=SC2153
-	make -C "$KDIR" M="$out" CC=gcc C=2 CHECK=sparse modules >"$log" 2>&1 || {
+	make -C "$KDIR" M="$out" "$(module_cc "$KDIR")" C=2 CHECK=sparse modules >"$log" 2>&1 || {
 		tail -20 "$log" >&2
 		return 1
 	}
@@ -87,10 +98,21 @@ run_clang_tidy() {
 	clang-tidy --quiet -p "$b" "${files[@]}" 2>/dev/null
 }
 
-gate checkpatch run_checkpatch
-gate sparse run_sparse
-gate shellcheck run_shellcheck
-gate clang-format run_clang_format
-gate clang-tidy run_clang_tidy
+version() { "$1" --version 2>&1 | head -1; }
+sh_files() { printf '%s\n' "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh \
+	"$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run"; }
+mapfile -t kc < <(kernel_c | sed "s#^#$TWA_ROOT/#")
+# shellcheck disable=SC2086 # a list of paths
+mapfile -t ms < <(src_files $TWA_MODULE_SRC)
+mapfile -t sh < <(sh_files)
+mapfile -t cxx < <(cxx_files)
+gate checkpatch run_checkpatch "${kc[@]}" "$TWA_TOOLS_KERNEL"
+gate sparse run_sparse "${ms[@]}" "$(version sparse)" "$TWA_KERNEL_DEFAULT" \
+	"$TWA_CACHE/kernels/$TWA_KERNEL_DEFAULT/current/kernel.env"
+gate shellcheck run_shellcheck "${sh[@]}" "$(version shellcheck)"
+gate clang-format run_clang_format "${cxx[@]}" "$TWA_ROOT/.clang-format" \
+	"$(version clang-format)"
+gate clang-tidy run_clang_tidy "${cxx[@]}" "$TWA_ROOT/userspace-tests/.clang-tidy" \
+	"$TWA_ROOT/userspace-tests/CMakeLists.txt" "$(version clang-tidy)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -8,15 +8,15 @@ usage() {
 	cat <<USAGE
 Usage: scripts/checkpatch.sh [FILE...]
 
-Runs checkpatch.pl --no-tree -f (from Debian's linux-source-6.1, fetched
-into the cache) on FILEs, default: module/ include/ kunit/ C sources and
+Runs checkpatch.pl --no-tree -f (from the linux-source tree of kernel
+$TWA_TOOLS_KERNEL, fetched into the cache) on FILEs, default: module/ include/ kunit/ C sources and
 headers. Exit status 1 on any error, warning or check.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 need_cmds perl:perl
 
-tree=$("$TWA_ROOT/scripts/fetch-source.sh" 6.1)
+tree=$("$TWA_ROOT/scripts/fetch-source.sh" "$TWA_TOOLS_KERNEL")
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
 	mapfile -t files < <(cd "$TWA_ROOT" && find module include kunit -name '*.[ch]' | sort)

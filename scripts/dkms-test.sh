@@ -1,36 +1,40 @@
 #!/usr/bin/env bash
 # Build twa-noipi with DKMS, for real, against the cached Debian headers of
-# every series, in private DKMS trees (nothing installed system-wide).
+# the named kernels, in private DKMS trees (nothing installed system-wide).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: scripts/dkms-test.sh [SERIES...]   (make dkms-test)
+Usage: scripts/dkms-test.sh [KERNEL...]   (make dkms-test)
 
-For each SERIES (default: $TWA_SERIES_ALL): dkms add + dkms build of the
+For each KERNEL (default: those whose TESTS include dkms): dkms add + dkms build of the
 package described by dkms.conf, with --dkmstree/--sourcetree under
 $TWA_BUILD/dkms and --kernelsourcedir pointing at the cached headers, then
 checks the built module's vermagic names that kernel.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
-series=("$@")
-[ ${#series[@]} -gt 0 ] || read -ra series <<<"$TWA_SERIES_ALL"
+kernels=("$@")
+if [ ${#kernels[@]} -eq 0 ]; then
+	for k in $(kernels_all); do
+		(kernel_conf "$k" && [[ " $K_TESTS " == *" dkms "* ]]) && kernels+=("$k")
+	done
+fi
 need_cmds dkms:dkms modinfo:kmod
 
 name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
-for s in "${series[@]}"; do
-	series_check "$s"
+for s in "${kernels[@]}"; do
 	# shellcheck disable=SC1091
 	. "$(kernel_dir "$s")/kernel.env"
 	d=$TWA_BUILD/dkms/$s
 	rm -rf "$d"
 	mkdir -p "$d/tree" "$d/src/$name-$ver"
-	(cd "$TWA_ROOT" && tar -cf - dkms.conf Makefile Kbuild module include kunit \
-		scripts/compat-probe.sh) | tar -xf - -C "$d/src/$name-$ver"
+	# shellcheck disable=SC2086 # a list of paths
+	(cd "$TWA_ROOT" && tar -cf - dkms.conf Makefile $TWA_MODULE_SRC) |
+		tar -xf - -C "$d/src/$name-$ver"
 	trees=(--dkmstree "$d/tree" --sourcetree "$d/src")
 	log "$s: dkms add + build $name/$ver for $KRELEASE"
 	if ! { dkms add -m "$name" -v "$ver" "${trees[@]}" &&

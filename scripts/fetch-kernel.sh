@@ -9,68 +9,56 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/fetch-kernel.sh [--refresh] SERIES...
+Usage: scripts/fetch-kernel.sh [--refresh] KERNEL...
 
-SERIES is one of: $TWA_SERIES_ALL (or "all").
-Resolves the newest ABI of the series from its Debian suite, downloads
-linux-image + linux-headers (+ -common, linux-kbuild) with apt-get download
-and unpacks them under \$TWA_CACHE/kernels/SERIES/ (now: $TWA_CACHE).
-Prints the directory of each series on stdout.
+KERNEL names a kernels/KERNEL.conf with SOURCE=debian (now: $(
+		for k in $(kernels_all); do
+			(kernel_conf "$k" && [ "$K_SOURCE" = debian ] && printf '%s ' "$k")
+		done
+	)).
+Resolves the newest ABI from the kernel's Debian SUITE through the
+dependencies of its PACKAGE, downloads linux-image + linux-headers
+(+ -common, linux-kbuild) with apt-get download and unpacks them under
+\$TWA_CACHE/kernels/KERNEL/ (now: $TWA_CACHE). Prints the directory of each.
 
 --refresh  re-resolve the newest ABI even if a kernel is cached.
 USAGE
 }
 
 refresh=0
-series=()
+names=()
 for a in "$@"; do
 	case "$a" in
 	-h | --help) usage; exit 0 ;;
 	--refresh) refresh=1 ;;
-	all) read -ra series <<<"$TWA_SERIES_ALL" ;;
 	-*) usage >&2; exit 2 ;;
-	*) series_check "$a"; series+=("$a") ;;
+	*) names+=("$a") ;;
 	esac
 done
-[ ${#series[@]} -gt 0 ] || { usage >&2; exit 2; }
+[ ${#names[@]} -gt 0 ] || { usage >&2; exit 2; }
 
-# Suite of each series and the meta package that points at its newest ABI.
-series_suite() {
-	case "$1" in
-	5.10) echo bullseye ;;
-	*) echo bookworm ;;
-	esac
-}
-series_meta() {
-	case "$1" in
-	6.12) echo linux-image-6.12-amd64 ;;
-	*) echo linux-image-amd64 ;;
-	esac
-}
-
-fetch_series() {
-	local s=$1 suite conf meta image abi kdir headers hdeps d pkgs
-	suite=$(series_suite "$s")
-	kdir=$TWA_CACHE/kernels/$s
+fetch_kernel() {
+	local k=$1 conf image abi kdir headers hdeps d pkgs
+	kernel_conf "$k"
+	[ "$K_SOURCE" = debian ] || die "$k: SOURCE=$K_SOURCE, not a Debian kernel"
+	kdir=$TWA_CACHE/kernels/$k
 	if [ "$refresh" = 0 ] && [ -f "$kdir/current/kernel.env" ]; then
-		log "$s: cached $(readlink "$kdir/current")"
 		echo "$kdir/current"
 		return 0
 	fi
 	need_cmds apt-get:apt dpkg-deb:dpkg
-	conf=$(apt_setup "$suite")
-	apt_update "$conf" "$suite"
-	meta=$(series_meta "$s")
-	image=$(pkg_depends "$conf" "$meta" | grep -E '^linux-image-[0-9]' | head -1)
-	[ -n "$image" ] || die "$s: cannot resolve $meta in $suite"
+	conf=$(apt_setup "$K_SUITE")
+	apt_update "$conf" "$K_SUITE"
+	image=$(pkg_depends "$conf" "$K_PACKAGE" | grep -E '^linux-image-[0-9]' | head -1)
+	[ -n "$image" ] || die "$k: cannot resolve $K_PACKAGE in $K_SUITE"
 	abi=${image#linux-image-}
 	headers=linux-headers-$abi
 	hdeps=$(pkg_depends "$conf" "$headers" | grep -E '^linux-(headers|kbuild)-')
 	d=$kdir/$abi
 	if [ -f "$d/kernel.env" ]; then
-		log "$s: $abi already cached"
+		log "$k: $abi already cached"
 	else
-		log "$s: downloading $abi ($image, $headers, $(echo "$hdeps" | tr '\n' ' '))"
+		log "$k: downloading $abi ($image, $headers, $(echo "$hdeps" | tr '\n' ' '))"
 		# kernel.env is written last: a directory without it is incomplete.
 		rm -rf "$d"
 		mkdir -p "$d/debs" "$d/root"
@@ -78,7 +66,7 @@ fetch_series() {
 		(cd "$d/debs" && APT_CONFIG=$conf apt-get download -q "${pkgs[@]}" \
 			>"$d/download.log" 2>&1) || {
 			tail -20 "$d/download.log" >&2
-			die "$s: apt-get download failed"
+			die "$k: apt-get download failed"
 		}
 		unpack "$d" "$abi"
 		rm -rf "$d/debs"
@@ -90,7 +78,7 @@ fetch_series() {
 # Unpack the debs; from the image only /boot is kept (the modules are not
 # needed: the guest boots into an initramfs of our own).
 unpack() {
-	local d=$1 abi=$2 deb hdr common mk
+	local d=$1 abi=$2 deb hdr common mk ksrc
 	for deb in "$d"/debs/*.deb; do
 		case "$(basename "$deb")" in
 		linux-image-*)
@@ -109,6 +97,8 @@ unpack() {
 	if [ -n "$common" ]; then
 		sed -i "s#/usr/src/$common/#$d/root/usr/src/$common/#g" "$mk"
 	fi
+	# The generic headers (include/linux/...) live in -common.
+	ksrc=$d/root/usr/src/${common:-linux-headers-$abi}
 	fix_links "$d/root" "$d/root/usr/src"
 	local vmlinuz
 	vmlinuz=$(find "$d/root/boot" -name 'vmlinuz-*' | head -1)
@@ -119,6 +109,7 @@ KRELEASE=${vmlinuz##*/vmlinuz-}
 VMLINUZ=$vmlinuz
 KDIR=$hdr
 KCONFIG=$hdr/.config
+KSRC=$ksrc
 ENV
 }
 
@@ -133,6 +124,6 @@ fix_links() {
 	done < <(find "$dir" -type l -print0)
 }
 
-for s in "${series[@]}"; do
-	fetch_series "$s"
+for k in "${names[@]}"; do
+	fetch_kernel "$k"
 done

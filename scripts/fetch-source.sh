@@ -7,20 +7,18 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/fetch-source.sh SERIES
+Usage: scripts/fetch-source.sh KERNEL
 
-SERIES: 5.10 (bullseye) or 6.1 (bookworm). Downloads linux-source-SERIES with
-apt-get download and unpacks it under \$TWA_CACHE/src/ (now: $TWA_CACHE).
-Prints the source tree's path. Cached: a second call downloads nothing.
+KERNEL names a kernels/KERNEL.conf with SOURCE=build: its PACKAGE (a
+linux-source-X package) is downloaded from its SUITE with apt-get download
+and unpacked under \$TWA_CACHE/src/X/ (now: $TWA_CACHE). Prints the source
+tree's path. Cached: a second call downloads nothing.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
-s=$1
-case "$s" in
-5.10) suite=bullseye ;;
-6.1) suite=bookworm ;;
-*) die "no linux-source package for '$s' (known: 5.10, 6.1)" ;;
-esac
+kernel_conf "$1"
+[ "$K_SOURCE" = build ] || die "$1: SOURCE=$K_SOURCE, not built from a source package"
+pkg=$K_PACKAGE suite=$K_SUITE s=${K_PACKAGE#linux-source-}
 need_cmds apt-get:apt dpkg-deb:dpkg xz:xz-utils tar:tar
 
 dir=$TWA_CACHE/src/$s
@@ -32,11 +30,11 @@ conf=$(apt_setup "$suite")
 apt_update "$conf" "$suite"
 rm -rf "$dir"
 mkdir -p "$dir/deb"
-log "$s: downloading linux-source-$s (about 130 MB)"
-(cd "$dir/deb" && APT_CONFIG=$conf apt-get download -q "linux-source-$s" \
+log "$s: downloading $pkg (about 130 MB)"
+(cd "$dir/deb" && APT_CONFIG=$conf apt-get download -q "$pkg" \
 	>"$dir/download.log" 2>&1) || {
 	tail -20 "$dir/download.log" >&2
-	die "$s: apt-get download linux-source-$s failed"
+	die "$s: apt-get download $pkg failed"
 }
 log "$s: unpacking the kernel tree (about a minute)"
 dpkg-deb --fsys-tarfile "$dir"/deb/*.deb |

@@ -7,50 +7,60 @@ set -uo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/kunit.sh [--flavour kunit|debug] [SERIES...]   (make kunit)
+Usage: scripts/kunit.sh [--parse RUN] [KERNEL...]   (make kunit)
 
-SERIES: 5.10 and/or 6.1 (default both). Builds what is missing (kernel from
-linux-source-SERIES, module, suites), boots it under QEMU, loads the suites,
-brings each suite's KTAP from /sys/kernel/debug/kunit/SUITE/results to the
-host, parses it with the same tree's tools/testing/kunit/kunit.py parse, and
-fails on a parse error or on any "not ok" or crash line (kunit.py's exit
-code alone is not enough). Prints a summary per suite.
+KERNEL: kernels whose TESTS include kunit (default: all of them, now:
+$(kunit_kernels | paste -sd' ')). Builds what is missing (kernel from its
+linux-source package, module, suites), boots it under QEMU, loads the
+suites, brings each suite's KTAP from /sys/kernel/debug/kunit/SUITE/results
+to the host, parses it with the same tree's tools/testing/kunit/kunit.py
+parse, and fails on a parse error or on any "not ok" or crash line
+(kunit.py's exit code alone is not enough). Prints a summary per suite.
+
+--parse RUN  do not boot: judge the KTAP a run named RUN of the guest
+             program "kunit" brought back (make test runs it in the same
+             boot as the other guest programs where a kernel has both).
 USAGE
 }
-flavour=kunit
-series=()
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-h | --help) usage; exit 0 ;;
-	--flavour) flavour=$2; shift 2 ;;
-	5.10 | 6.1) series+=("$1"); shift ;;
-	*) usage >&2; exit 2 ;;
-	esac
-done
-[ ${#series[@]} -gt 0 ] || series=(5.10 6.1)
+kunit_kernels() {
+	local k
+	for k in $(kernels_all); do
+		(kernel_conf "$k" && case " $K_TESTS " in *" kunit "*) echo "$k" ;; esac)
+	done
+}
+run=""
+case "${1:-}" in
+-h | --help) usage; exit 0 ;;
+--parse) run=$2; shift 2 ;;
+-*) usage >&2; exit 2 ;;
+esac
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || read -ra kernels < <(kunit_kernels | paste -sd' ')
 need_cmds python3:python3
 
 rc=0
-for s in "${series[@]}"; do
-	k=$flavour-$s
+for k in "${kernels[@]}"; do
 	guest_rc=0
-	"$TWA_ROOT/scripts/qemu-run.sh" --tests kunit --name kunit "$k" || guest_rc=1
-	out=$TWA_BUILD/$k/runs/kunit
-	res=$out/result.txt
-	# shellcheck disable=SC1091
-	. "$(kernel_dir "$k" 2>/dev/null)/kernel.env"
-	mkdir -p "$out/ktap"
-	suites=$(sed -n 's/^ktap \(.*\) begin$/\1/p' "$res" 2>/dev/null)
-	[ -n "$suites" ] || { log "$k: no KTAP came back"; rc=1; continue; }
+	if [ -z "$run" ]; then
+		"$TWA_ROOT/scripts/qemu-run.sh" --tests kunit --name kunit "$k" || guest_rc=1
+	fi
+	out=$TWA_BUILD/$k/runs/${run:-kunit}
+	[ -f "$TWA_BUILD/$k/kernel.env" ] || { rc=1; continue; }
+	# shellcheck disable=SC1090,SC1091
+	. "$TWA_BUILD/$k/kernel.env"
+	[ -n "${KSRC:-}" ] || { log "$k: no kernel source tree to parse KTAP with"; rc=1; continue; }
+	shopt -s nullglob
+	ktaps=("$out"/files/kunit/*.ktap)
+	shopt -u nullglob
+	[ ${#ktaps[@]} -gt 0 ] || { log "$k: no KTAP came back"; rc=1; continue; }
 	total=0
-	for suite in $suites; do
-		f=$out/ktap/$suite.ktap
-		sed -n "/^ktap $suite begin\$/,/^ktap $suite end\$/p" "$res" | sed '1d;$d' >"$f"
+	for f in "${ktaps[@]}"; do
+		suite=$(basename "$f" .ktap)
 		# 5.x debugfs results lack the top-level header kunit.py wants.
 		if ! head -1 "$f" | grep -qE '^K?TAP version'; then
 			{ printf 'TAP version 14\n1..1\n'; cat "$f"; } >"$f.tmp" && mv "$f.tmp" "$f"
 		fi
-		parsed=$out/ktap/$suite.parsed
+		parsed=$out/files/kunit/$suite.parsed
 		(cd "$KSRC" && python3 tools/testing/kunit/kunit.py parse "$f") 2>&1 |
 			sed 's/\x1b\[[0-9;]*m//g' >"$parsed"
 		prc=${PIPESTATUS[0]}

@@ -4,8 +4,13 @@
 TWA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TWA_CACHE=${TWA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/twa-noipi}
 TWA_BUILD=${TWA_BUILD:-$TWA_ROOT/build}
-TWA_SERIES_ALL="5.10 6.1 6.12"
-export TWA_SERIES_DEFAULT=6.1
+TWA_KERNELS=$TWA_ROOT/kernels
+# What a module build needs (also what DKMS packages), relative to TWA_ROOT.
+export TWA_MODULE_SRC="Kbuild module include kunit examples scripts/compat-probe.sh"
+# Its linux-source tree provides checkpatch.pl for make check.
+export TWA_TOOLS_KERNEL=kunit-6.1
+# make run's kernel when none is named.
+export TWA_KERNEL_DEFAULT=6.1
 
 log() { printf '[twa] %s\n' "$*" >&2; }
 die() { printf '[twa] error: %s\n' "$*" >&2; exit 1; }
@@ -24,38 +29,129 @@ need_cmds() {
 	die "run 'sudo scripts/install-deps.sh' (or apt-get install the packages above)"
 }
 
-# A kernel is a Debian series (5.10, 6.1, 6.12) or one we build from
-# Debian's sources: kunit-5.10, kunit-6.1, debug-5.10, debug-6.1.
-series_check() {
-	case "$1" in
-	5.10 | 6.1 | 6.12) ;;
-	kunit-5.10 | kunit-6.1 | debug-5.10 | debug-6.1) ;;
-	*) die "unknown kernel '$1' (known: $TWA_SERIES_ALL, kunit-5.10, kunit-6.1, debug-5.10, debug-6.1)" ;;
-	esac
+# What the kernel prints when it goes wrong (judged on the guest console).
+# shellcheck disable=SC2034 # read by qemu-run.sh
+TWA_SPLAT_RE='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic'
+
+# Every kernel target: one data file kernels/NAME.conf each, in version order.
+kernels_all() {
+	local f
+	for f in "$TWA_KERNELS"/*.conf; do
+		f=${f##*/}
+		echo "${f%.conf}"
+	done | sort -V
+}
+
+# Load kernels/NAME.conf into K_* variables (keys: kernels/README.md).
+# Unknown names and keys are errors, so a typo never becomes a default.
+kernel_conf() {
+	local f=$TWA_KERNELS/$1.conf line key val
+	[ -f "$f" ] || die "unknown kernel '$1' (known: $(kernels_all | paste -sd' '))"
+	# shellcheck disable=SC2034 # read by the scripts that source this file
+	K_NAME=$1 K_DESCRIPTION=$1 K_SOURCE="" K_SUITE="" K_PACKAGE="" K_ARCH=x86_64 \
+		K_CONFIG="" K_TESTS=guest K_UNLOADS=200 K_EXIT_CYCLES=1000 \
+		K_CONCURRENT_ITEMS=100000 K_FUZZ_SECONDS=20 K_TIMEOUT=1800
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in '' | '#'*) continue ;; esac
+		key=${line%%=*} val=${line#*=}
+		val=${val#\"} val=${val%\"}
+		case "$key" in
+		DESCRIPTION | SOURCE | SUITE | PACKAGE | ARCH | CONFIG | TESTS | UNLOADS | \
+			EXIT_CYCLES | CONCURRENT_ITEMS | FUZZ_SECONDS | TIMEOUT)
+			printf -v "K_$key" '%s' "$val" ;;
+		*) die "$f: unknown key '$key'" ;;
+		esac
+	done <"$f"
+	case "$K_SOURCE" in debian | build) ;; *) die "$f: SOURCE must be debian or build" ;; esac
+	if [ -z "$K_SUITE" ] || [ -z "$K_PACKAGE" ]; then
+		die "$f: SUITE and PACKAGE are required"
+	fi
+	case "$K_ARCH" in x86_64) ;; *) die "$f: ARCH $K_ARCH is not supported yet" ;; esac
+}
+
+# Names given on a command line, each checked; "all" or none: every kernel.
+kernels_select() {
+	local k
+	if [ $# -eq 0 ] || [ "$*" = all ]; then
+		kernels_all
+		return
+	fi
+	for k in "$@"; do
+		(kernel_conf "$k") || exit 1
+		echo "$k"
+	done
 }
 
 # Print the directory holding the kernel's kernel.env, fetching or
-# building the kernel first if needed (progress goes to stderr). A script
-# that resolved it exports TWA_KDIR_<kernel> (kernel_dir_export), so the
-# scripts it runs do not resolve it again.
+# building the kernel first if needed (progress goes to stderr).
 kernel_dir() {
-	local var=TWA_KDIR_${1//[.-]/_}
-	if [ -n "${!var:-}" ] && [ -f "${!var}/kernel.env" ]; then
-		echo "${!var}"
-		return 0
-	fi
-	case "$1" in
-	kunit-* | debug-*)
-		"$TWA_ROOT/scripts/build-kunit-kernel.sh" --flavour "${1%%-*}" "${1#*-}"
-		;;
-	*) "$TWA_ROOT/scripts/fetch-kernel.sh" "$1" ;;
+	kernel_conf "$1"
+	case "$K_SOURCE" in
+	build) "$TWA_ROOT/scripts/build-kernel.sh" "$1" ;;
+	debian) "$TWA_ROOT/scripts/fetch-kernel.sh" "$1" ;;
 	esac
 }
 
-kernel_dir_export() {
-	local d
-	d=$(kernel_dir "$1") || return 1
-	export "TWA_KDIR_${1//[.-]/_}=$d"
+# What a kernel offers, read from its own config and headers (KCONFIG,
+# KSRC of its kernel.env): words like "nohz_full preempt=full ibt
+# native-no-ipi kunit".
+kernel_offers() {
+	local env=$1 cfg src words=()
+	cfg=$(sed -n 's/^KCONFIG=//p' "$env")
+	src=$(sed -n 's/^KSRC=//p' "$env")
+	# Debian's arch headers include the generic ones (-common) by path.
+	[ -n "$src" ] || src=$(sed -n 's#^include \(/.*\)/Makefile$#\1#p' \
+		"$(sed -n 's/^KDIR=//p' "$env")/Makefile" | head -1)
+	grep -q '^CONFIG_NO_HZ_FULL=y' "$cfg" && words+=(nohz_full)
+	if grep -q '^CONFIG_PREEMPT_RT=y' "$cfg"; then
+		words+=(preempt=rt)
+	elif grep -q '^CONFIG_PREEMPT_DYNAMIC=y' "$cfg"; then
+		words+=(preempt=dynamic)
+	elif grep -q '^CONFIG_PREEMPT=y' "$cfg"; then
+		words+=(preempt=full)
+	elif grep -q '^CONFIG_PREEMPT_VOLUNTARY=y' "$cfg"; then
+		words+=(preempt=voluntary)
+	else
+		words+=(preempt=none)
+	fi
+	grep -q '^CONFIG_X86_KERNEL_IBT=y' "$cfg" && words+=(ibt)
+	grep -qE '^CONFIG_KUNIT=[ym]' "$cfg" && words+=(kunit)
+	grep -qE '^CONFIG_KASAN=y' "$cfg" && words+=(kasan)
+	grep -q 'TWA_SIGNAL_NO_IPI' "$src/include/linux/task_work.h" 2>/dev/null &&
+		words+=(native-no-ipi)
+	echo "${words[*]}"
+}
+
+# A build step's key: a hash of the named files (name and contents) and
+# any extra words. A step whose stamp holds its key is up to date.
+inputs_key() {
+	local f
+	{
+		for f in "$@"; do
+			if [ -f "$f" ]; then
+				echo "$f"
+				cat "$f"
+			else
+				echo "$f"
+			fi
+		done
+	} | sha256sum | cut -c1-16
+}
+up_to_date() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+# The project's source files under the named directories (no build
+# products), one path a line.
+src_files() {
+	(cd "$TWA_ROOT" && find "$@" -type f \( -name '*.[ch]' -o -name '*.[ch]pp' \
+		-o -name Kbuild -o -name Makefile -o -name '*.sh' -o -name '*.config' \
+		-o -name CMakeLists.txt -o -name '.clang-*' -o -name init \) |
+		sort | sed "s#^#$TWA_ROOT/#")
+}
+
+# The compiler that builds modules for the kernel whose build dir is $1,
+# as the Makefile decides it (one place): prints CC=...
+module_cc() {
+	make -s --no-print-directory -C "$TWA_ROOT" KDIR="$1" print-cc | tail -1
 }
 
 # Print "main-uri security-uri" from the machine's apt sources

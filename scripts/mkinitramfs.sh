@@ -1,61 +1,76 @@
 #!/usr/bin/env bash
-# Build the guest initramfs for one kernel series: busybox, /init, the
-# in-guest test programs (static) and that kernel's modules.
+# Everything a boot of one kernel needs, each piece built only when its
+# inputs changed: the kernel (fetched or built), its modules, the static
+# guest programs, the user-space suite and the initramfs holding them.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: scripts/mkinitramfs.sh SERIES
+Usage: scripts/mkinitramfs.sh KERNEL
 
-Builds the module for SERIES (scripts/build-module.sh), the static guest
-programs (guest/*.c, guest/*.sh, and userspace-tests when built), and writes
-$TWA_BUILD/SERIES/initrd.gz. Prints its path.
+For KERNEL (any of: $(kernels_all | paste -sd' ')): resolves the kernel,
+builds the module (scripts/build-module.sh), the static guest programs
+(guest/*.c, guest/*.sh) and the user-space suite (scripts/build-userspace.sh),
+and writes $TWA_BUILD/KERNEL/initrd.gz and a copy of the kernel's
+kernel.env beside it. Prints the directory. Nothing is rebuilt when nothing
+changed.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
-s=$1
-series_check "$s"
+k=$1
 need_cmds busybox:busybox-static cpio:cpio gzip:gzip gcc:gcc
 
 # The guest has no libc of its own: busybox must be the static build.
 bb=/bin/busybox
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
 	die "busybox-static is not installed (run scripts/install-deps.sh)"
-kernel_dir_export "$s" || die "$s: no kernel"
-mod=$("$TWA_ROOT/scripts/build-module.sh" "$s")
+kdir=$(kernel_dir "$k") || die "$k: no kernel"
+mod=$("$TWA_ROOT/scripts/build-module.sh" "$k")
 
-# Guest programs are the same for every kernel: build once.
+# Guest programs are the same for every kernel: built once.
 bin=$TWA_BUILD/guest-bin
 mkdir -p "$bin"
 for c in "$TWA_ROOT"/guest/*.c; do
 	exe=$bin/$(basename "$c" .c)
-	if [ ! -x "$exe" ] || [ "$c" -nt "$exe" ] || [ "$TWA_ROOT/guest/common.h" -nt "$exe" ]; then
-		log "building guest program $(basename "$exe")"
-		gcc -O2 -Wall -Wextra -Werror -static -pthread -o "$exe" "$c"
-	fi
+	key=$(inputs_key "$c" "$TWA_ROOT/guest/common.h" "$(gcc --version | head -1)")
+	up_to_date "$exe.key" "$key" && continue
+	log "building guest program $(basename "$exe")"
+	gcc -O2 -Wall -Wextra -Werror -static -pthread -o "$exe" "$c"
+	echo "$key" >"$exe.key"
 done
+"$TWA_ROOT/scripts/build-userspace.sh" >&2
 
-root=$TWA_BUILD/$s/initramfs
+out=$TWA_BUILD/$k
+# shellcheck disable=SC1091
+. "$kdir/kernel.env"
+# shellcheck disable=SC2206 # a list of paths
+inputs=("$bb" "$TWA_ROOT/guest/init" "$TWA_ROOT"/guest/*.sh "$bin"/* "$mod"/*.ko
+	"$TWA_BUILD"/userspace-tests/guest/* ${EXTRA_KO:-} "$kdir/kernel.env")
+key=$(inputs_key "${inputs[@]}")
+if up_to_date "$out/initrd.key" "$key" && [ -f "$out/initrd.gz" ]; then
+	echo "$out"
+	exit 0
+fi
+root=$out/initramfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,twa/bin}
 cp "$bb" "$root/bin/busybox"
 cp "$TWA_ROOT/guest/init" "$root/init"
-cp "$bin"/* "$root/twa/bin/"
+for f in "$bin"/*; do
+	case "$f" in *.key) ;; *) cp "$f" "$root/twa/bin/" ;; esac
+done
 for sh in "$TWA_ROOT"/guest/*.sh; do
 	cp "$sh" "$root/twa/bin/$(basename "$sh" .sh)"
 done
-"$TWA_ROOT/scripts/build-userspace.sh" >&2
-if [ -d "$TWA_BUILD/userspace-tests/guest" ]; then
-	cp "$TWA_BUILD"/userspace-tests/guest/* "$root/twa/bin/"
-fi
+cp "$TWA_BUILD"/userspace-tests/guest/* "$root/twa/bin/"
 cp "$mod"/*.ko "$root/twa/"
-# shellcheck disable=SC1091
-. "$(kernel_dir "$s")/kernel.env"
 for ko in ${EXTRA_KO:-}; do
 	cp "$ko" "$root/twa/"
 done
-out=$TWA_BUILD/$s/initrd.gz
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+cp "$kdir/kernel.env" "$out/kernel.env"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initrd.gz"
+echo "$key" >"$out/initrd.key"
+log "$k: initramfs built"
 echo "$out"

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Turn twa-bench output into the IPI report: JSON, a Markdown table, SVG plots.
 
-  report.py [--out DIR] [--accel tcg|kvm] RESULT.txt [RESULT.txt...]
-      one kernel: RESULT files are result ports of twa-bench runs (a normal
-      boot and, optionally, a nohz_full boot); writes
+  report.py [--out DIR] [--accel tcg|kvm] BENCH.jsonl [BENCH.jsonl...]
+      one kernel: the JSON-lines files of twa-bench runs (a normal boot and,
+      optionally, a nohz_full boot); writes
       DIR/<kernel-release>/report.{json,md}, ipis.svg, latency.svg and prints
       the table.
   report.py --combine [--out DIR] REPORT.json [REPORT.json...]
@@ -31,9 +31,9 @@ def read_bench(paths):
         with open(path, errors="replace") as f:
             for line in f:
                 line = line.strip()
-                if not line.startswith("BENCH "):
+                if not line.startswith("{"):
                     continue
-                rec = json.loads(line[6:])
+                rec = json.loads(line)
                 kind = rec.pop("kind")
                 if kind == "env":
                     env = env or rec
@@ -42,7 +42,7 @@ def read_bench(paths):
                 elif kind == "io_uring":
                     uring.append(rec)
     if env is None:
-        sys.exit("report.py: no twa-bench output (BENCH env line) in %s" % ", ".join(paths))
+        sys.exit("report.py: no twa-bench output (env record) in %s" % ", ".join(paths))
     return env, scenarios, uring
 
 

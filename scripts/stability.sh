@@ -10,8 +10,8 @@ usage() {
 	cat <<USAGE
 Usage: scripts/stability.sh [--runs N] [KERNEL...]
 
-Boots each KERNEL (default: 6.1 debug-6.1; any of $TWA_SERIES_ALL,
-debug-5.10, debug-6.1) once, loads the module and runs twa-ipi-tests and the
+Boots each KERNEL (default: 6.1 debug-6.1; any of
+$(kernels_all | paste -sd' ')) once, loads the module and runs twa-ipi-tests and the
 example consumer N times back to back (default 10). Prints one line per
 run and "KERNEL: P/N runs passed"; exit status 0 only if every run of every
 kernel passed. Per-kernel logs: $TWA_BUILD/KERNEL/runs/stability/.
@@ -29,7 +29,7 @@ done
 case "$runs" in '' | *[!0-9]*) die "--runs takes a number" ;; esac
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 debug-6.1)
-for k in "${kernels[@]}"; do series_check "$k"; done
+for k in "${kernels[@]}"; do (kernel_conf "$k") || exit 1; done
 
 "$TWA_ROOT/scripts/install-deps.sh" || die "cannot install host packages"
 rc=0 summary=()
