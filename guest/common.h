@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,13 +129,47 @@ static atomic_int spin_stop, spinner_tid, sleeper_tid;
 static int sleeper_pipe[2];
 static pthread_t target_threads[2];
 
+/*
+ * Paced spinning, for races.c's unload cycles: the spinner spins until
+ * spin_until (now_s() clock, 0: for ever) and then sleeps on a futex until
+ * spin_for_ms() or spin_always(). A spinner that never stops keeps its
+ * vCPU busy through every rmmod's RCU-tasks grace period, which under TCG
+ * costs a host CPU for nothing.
+ */
+static _Atomic double spin_until;
+static atomic_int spin_gen;
+
+static void spin_wake(void)
+{
+	atomic_fetch_add(&spin_gen, 1);
+	syscall(SYS_futex, (int *)&spin_gen, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static inline void spin_for_ms(int ms)
+{
+	atomic_store(&spin_until, now_s() + ms / 1000.0);
+	spin_wake();
+}
+
+static inline void spin_always(void)
+{
+	atomic_store(&spin_until, 0);
+	spin_wake();
+}
+
 static void *spinner(void *arg)
 {
 	(void)arg;
 	pin(1);
 	atomic_store(&spinner_tid, (int)syscall(SYS_gettid));
-	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
-		;
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
+		int gen = atomic_load(&spin_gen);
+		double until = atomic_load_explicit(&spin_until, memory_order_relaxed);
+
+		if (until != 0 && now_s() > until)
+			syscall(SYS_futex, (int *)&spin_gen, FUTEX_WAIT_PRIVATE, gen, NULL,
+				NULL, 0);
+	}
 	return NULL;
 }
 
@@ -172,6 +207,7 @@ static inline int targets_start(void)
 static inline int targets_stop(void)
 {
 	atomic_store(&spin_stop, 1);
+	spin_always();
 	if (write(sleeper_pipe[1], "x", 1) != 1)
 		return -1;
 	pthread_join(target_threads[0], NULL);

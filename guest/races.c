@@ -81,6 +81,8 @@ static void unload_cycles(int cycles)
 	for (i = 0; i < cycles && !failures; i++) {
 		int ret, tries;
 
+		/* the spinner runs its items, then sleeps through the grace period */
+		spin_for_ms(50);
 		/* none to the sleeper: pending until it is signalled */
 		ret = ctl("queue tid=%d mode=none count=4", atomic_load(&sleeper_tid));
 		ret |= ctl("queue tid=%d mode=signal count=64", atomic_load(&spinner_tid));
@@ -123,6 +125,7 @@ static void unload_cycles(int cycles)
 			break;
 		}
 	}
+	spin_always();
 	printf("# unload: %d cycles in %.1f s (%d loads with IPI probes), %d refused while pending, %d rmmod retries\n",
 	       i, now_s() - t0, probed, refused, retries);
 	check(!failures && i == cycles, "unload/reload %d cycles with items pending and running",
