@@ -30,18 +30,23 @@ while read -r k; do kernels+=("$k"); done < <(kernels_select "$@")
 "$TWA_ROOT/scripts/install-deps.sh" || die "cannot install host packages"
 
 passed=0 failed=0 failures=()
-step() {
-	local name=$1 t0=$SECONDS
-	shift
-	log "=== $name"
-	if "$@"; then
+# record NAME STATUS SECONDS: count a finished step and say so.
+record() {
+	if [ "$2" = 0 ]; then
 		passed=$((passed + 1))
-		log "=== $name: ok ($((SECONDS - t0))s)"
+		log "=== $1: ok ($3s)"
 	else
 		failed=$((failed + 1))
-		failures+=("$name")
-		log "=== $name: FAILED ($((SECONDS - t0))s)"
+		failures+=("$1")
+		log "=== $1: FAILED ($3s)"
 	fi
+}
+step() {
+	local name=$1 t0=$SECONDS rc=0
+	shift
+	log "=== $name"
+	"$@" || rc=$?
+	record "$name" "$rc" $((SECONDS - t0))
 }
 has() { case " $K_TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -110,14 +115,7 @@ finish() {
 	local pid=$1 rc=$2 name=${job_name[$1]} t
 	t=$((SECONDS - job_start[$pid]))
 	cat "${job_log[$pid]}" >&2
-	if [ "$rc" = 0 ]; then
-		passed=$((passed + 1))
-		log "=== $name: ok (${t}s)"
-	else
-		failed=$((failed + 1))
-		failures+=("$name")
-		log "=== $name: FAILED (${t}s)"
-	fi
+	record "$name" "$rc" "$t"
 	echo "$name|$t" >>"$times"
 	unset "job_name[$pid]"
 }
