@@ -560,6 +560,16 @@ static int twa_spin_fn(void *arg)
 			atomic_inc(&t->notified);
 		if (test_and_clear_tsk_thread_flag(current, TIF_NOTIFY_RESUME))
 			atomic_inc(&t->notified);
+		/*
+		 * Stay current on this CPU, but give it up when something must
+		 * run here: stop_machine() (a clocksource switch under TCG)
+		 * waits for this CPU's stopper, and would wait for ever.
+		 */
+		if (need_resched()) {
+			preempt_enable();
+			schedule();
+			preempt_disable();
+		}
 		cpu_relax();
 	}
 	preempt_enable();
