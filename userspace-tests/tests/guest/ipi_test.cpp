@@ -202,7 +202,10 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 		EXPECT_EQ(s.kick_calls, 0);
 		EXPECT_EQ(s.sent.ours(), 0u);
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
-		EXPECT_EQ(after, s.held) << "held items run right after the target's syscall";
+		// A held item runs at the target's next kernel entry: its syscall,
+		// or an interrupt another CPU sent it first (the tick is off).
+		EXPECT_LE(static_cast<std::uint64_t>(s.held - after), s.sent.other())
+		    << "held items run right after the target's syscall";
 	}
 }
 
@@ -234,7 +237,10 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.held, n / 2) << "NO_IPI work ran on a nohz_full CPU before a syscall";
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
-		EXPECT_EQ(after, s.held) << "held items run right after the target's syscall";
+		// A held item runs at the target's next kernel entry: its syscall,
+		// or an interrupt another CPU sent it first (the tick is off).
+		EXPECT_LE(static_cast<std::uint64_t>(s.held - after), s.sent.other())
+		    << "held items run right after the target's syscall";
 		EXPECT_EQ(s.kick_calls, 0);
 		EXPECT_EQ(s.sent.ours(), 0u);
 	}
