@@ -141,7 +141,13 @@ static struct twa_test_work *twa_work_new(struct kunit *test, struct twa_target 
 	return w;
 }
 
-static int twa_test_init(struct kunit *test)
+/*
+ * The probes are armed once for the whole module, not per test case. Arming
+ * and disarming a kprobe patches try_to_wake_up() while the other CPU runs
+ * it; done twice per case under QEMU's TCG, a CPU was once left trapping on
+ * the removed int3 in a timer softirq for ever (an RCU stall, then a hang).
+ */
+static int twa_probes_register(void)
 {
 	int ret;
 
@@ -153,21 +159,29 @@ static int twa_test_init(struct kunit *test)
 		.symbol_name = "kick_process", .pre_handler = twa_kick_pre,
 	};
 	ret = register_kprobe(&twa_ttwu_probe);
-
 	if (ret)
 		return ret;
 	ret = register_kprobe(&twa_kick_probe);
 	if (ret)
 		unregister_kprobe(&twa_ttwu_probe);
-	twa_watch(NULL);
 	return ret;
+}
+
+static void twa_probes_unregister(void)
+{
+	unregister_kprobe(&twa_kick_probe);
+	unregister_kprobe(&twa_ttwu_probe);
+}
+
+static int twa_test_init(struct kunit *test)
+{
+	twa_watch(NULL);
+	return 0;
 }
 
 static void twa_test_exit(struct kunit *test)
 {
 	twa_watch(NULL);
-	unregister_kprobe(&twa_kick_probe);
-	unregister_kprobe(&twa_ttwu_probe);
 	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 }
 
@@ -658,8 +672,26 @@ static struct kunit_case twa_notify_cases[] = {
 	{}
 };
 
+#ifdef kunit_test_suites_for_module
+#define TWA_SUITE_HOOKS		/* the probes are armed in module_init() */
+#else
+/* Since 5.18 suites run when the module comes, before its init: suite_init. */
+static int twa_suite_init(struct kunit_suite *suite)
+{
+	return twa_probes_register();
+}
+
+static void twa_suite_exit(struct kunit_suite *suite)
+{
+	twa_probes_unregister();
+}
+
+#define TWA_SUITE_HOOKS .suite_init = twa_suite_init, .suite_exit = twa_suite_exit,
+#endif
+
 static struct kunit_suite twa_notify_suite = {
 	.name = "twa_noipi_notify",
+	TWA_SUITE_HOOKS
 	.init = twa_test_init,
 	.exit = twa_test_exit,
 	.test_cases = twa_notify_cases,
@@ -684,12 +716,38 @@ static struct kunit_case twa_queue_cases[] = {
 
 static struct kunit_suite twa_queue_suite = {
 	.name = "twa_noipi_queue",
+	TWA_SUITE_HOOKS
 	.init = twa_test_init,
 	.exit = twa_test_exit,
 	.test_cases = twa_queue_cases,
 };
 
+#ifdef kunit_test_suites_for_module
+/*
+ * Before 5.18 a KUnit module runs its suites from its own module_init(), and
+ * kunit_test_suites() would define it: define it here, around the probes.
+ */
+static struct kunit_suite *twa_suites[] = { &twa_notify_suite, &twa_queue_suite, NULL };
+
+static int __init twa_kunit_init(void)
+{
+	int ret = twa_probes_register();
+
+	if (ret)
+		return ret;
+	return __kunit_test_suites_init(twa_suites);
+}
+module_init(twa_kunit_init);
+
+static void __exit twa_kunit_exit(void)
+{
+	__kunit_test_suites_exit(twa_suites);
+	twa_probes_unregister();
+}
+module_exit(twa_kunit_exit);
+#else
 kunit_test_suites(&twa_notify_suite, &twa_queue_suite);
+#endif
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for twa-noipi");

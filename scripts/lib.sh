@@ -32,6 +32,9 @@ need_cmds() {
 # What the kernel prints when it goes wrong (judged on the guest console).
 # shellcheck disable=SC2034 # read by qemu-run.sh
 TWA_SPLAT_RE='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic'
+# A guest that prints one of these is not coming back: stop waiting for it.
+# shellcheck disable=SC2034 # read by qemu-run.sh
+TWA_STALL_RE='detected stalls on CPUs|self-detected stall|soft lockup|blocked for more than'
 
 # Every kernel target: one data file kernels/NAME.conf each, in version order.
 kernels_all() {

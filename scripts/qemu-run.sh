@@ -32,6 +32,8 @@ Prints one line per program: its status and time. Exit status 0 only if
 the module loaded, no program failed, rmmod worked, the kernel printed no
 WARN/BUG/oops (a splat is named with the program that was running) and
 kmemleak found nothing of ours.
+A guest whose kernel reports a stall (RCU stall, soft lockup, hung task)
+is stopped TWA_STALL_GRACE seconds (default 20) after it, not at the timeout.
 USAGE
 }
 
@@ -57,6 +59,7 @@ done
 k=$1
 kernel_conf "$k"
 timeout=${timeout:-$K_TIMEOUT}
+stall_grace=${TWA_STALL_GRACE:-20}
 need_cmds qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 
 dir=$("$TWA_ROOT/scripts/mkinitramfs.sh" "$k")
@@ -90,7 +93,21 @@ if [ -n "$follow" ]; then
 	tail --pid="$qemu" -n +1 -F "$console" 2>/dev/null |
 		grep --line-buffered -E "$follow" | sed -u 's/\r$//; s/^/[guest] /' >&2 &
 fi
+# A stalled guest is a failed run; waiting for the timeout only costs time.
+(
+	while kill -0 "$qemu" 2>/dev/null; do
+		if grep -qE "$TWA_STALL_RE" "$console"; then
+			sleep "$stall_grace" # let the stall's stack dumps reach the log
+			grep -m1 -E "$TWA_STALL_RE" "$console" | tr -d '\r' >"$out/stalled"
+			kill -TERM "$qemu" 2>/dev/null # timeout(1) passes it on to QEMU
+			exit 0
+		fi
+		sleep 2
+	done
+) &
+watchdog=$!
 wait "$qemu" || rc=$?
+kill "$watchdog" 2>/dev/null || true
 wait
 secs=$(($(date +%s) - start))
 tr -d '\r' <"$result" >"$result.tmp" && mv "$result.tmp" "$result"
@@ -103,6 +120,7 @@ fail() {
 	tail -20 "$result" >&2
 	exit 1
 }
+[ -s "$out/stalled" ] && fail "guest stalled, stopped ${stall_grace}s later: $(cat "$out/stalled")"
 [ "$rc" = 137 ] && fail "guest killed after ${timeout}s"
 [ "$rc" = 0 ] || fail "qemu exited $rc"
 
