@@ -607,30 +607,58 @@ static struct twa_target *twa_spinner_start(struct kunit *test, int cpu)
 	return t;
 }
 
+/* Context switches of @t: none while it stays current on its CPU. */
+static unsigned long twa_switches(struct twa_target *t)
+{
+	return READ_ONCE(t->task->nvcsw) + READ_ONCE(t->task->nivcsw);
+}
+
 /*
  * Queue one item to the spinner on CPU 1 from CPU 0 and check what the
- * module counted at the sender: exactly @kicks kick_process() calls and
- * kick IPIs to CPU 1, and no wake IPI (a running task is not woken).
+ * module counted at the sender: exactly @kicks kick_process() calls and no
+ * wake IPI (a running task is not woken). The kick IPIs are exact only if
+ * the spinner stayed current: kick_process() sends none to a task that is
+ * off its CPU, and the spinner yields when something else must run there.
+ * Returns false if it did not stay current, so that no verdict was taken.
  */
-static void twa_expect_sent(struct kunit *test, struct twa_target *t,
-			    enum twa_mode mode, enum twa_impl impl, int kicks)
+static bool twa_queue_one(struct kunit *test, struct twa_target *t,
+			  enum twa_mode mode, enum twa_impl impl, int kicks)
 {
 	struct twa_test_work *w = twa_work_new(test, t);
+	unsigned long sw0 = twa_switches(t);
 	s64 kick0 = twa_ipi_sent(1, TWA_IPI_KICK);
 	s64 wake0 = twa_ipi_sent(1, TWA_IPI_WAKE);
 	s64 calls0 = twa_ipi_kick_calls();
 	int notified = atomic_read(&t->notified), i;
+	s64 sent;
 
 	KUNIT_ASSERT_EQ(test, __twa_task_work_add(t->task, &w->cb, mode, impl), 0);
 	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_kick_calls() - calls0, (s64)kicks,
 			    "mode %d impl %d", mode, impl);
-	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_sent(1, TWA_IPI_KICK) - kick0, (s64)kicks,
-			    "mode %d impl %d", mode, impl);
+	sent = twa_ipi_sent(1, TWA_IPI_KICK) - kick0;
 	KUNIT_EXPECT_EQ(test, twa_ipi_sent(1, TWA_IPI_WAKE) - wake0, 0LL);
 	/* The spinner clears the flag: the next item finds it clear. */
 	for (i = 0; i < 1000 && atomic_read(&t->notified) == notified; i++)
 		usleep_range(100, 200);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->notified), notified + 1);
+	if (twa_switches(t) != sw0)
+		return false;
+	KUNIT_EXPECT_EQ_MSG(test, sent, (s64)kicks, "mode %d impl %d", mode, impl);
+	return true;
+}
+
+/* Returns the number of items queued (each runs when the spinner exits). */
+static int twa_expect_sent(struct kunit *test, struct twa_target *t,
+			   enum twa_mode mode, enum twa_impl impl, int kicks)
+{
+	int n;
+
+	for (n = 1; n <= 20; n++)
+		if (twa_queue_one(test, t, mode, impl, kicks))
+			return n;
+	KUNIT_FAIL(test, "mode %d impl %d: the spinner left CPU 1 during all of 20 items",
+		   mode, impl);
+	return n - 1;
 }
 
 static void twa_test_ipi_sent(struct kunit *test)
@@ -646,14 +674,12 @@ static void twa_test_ipi_sent(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(0)), 0);
 	t = twa_spinner_start(test, 1);
 	for (i = 0; i < ARRAY_SIZE(impls); i++) {
-		twa_expect_sent(test, t, TWA_MODE_SIGNAL, impls[i], 1);
-		twa_expect_sent(test, t, TWA_MODE_RESUME, impls[i], 1);
-		queued += 2;
+		queued += twa_expect_sent(test, t, TWA_MODE_SIGNAL, impls[i], 1);
+		queued += twa_expect_sent(test, t, TWA_MODE_RESUME, impls[i], 1);
 		if (impls[i] == TWA_IMPL_NATIVE &&
 		    !twa_native_has_mode(TWA_MODE_SIGNAL_NO_IPI))
 			continue;
-		twa_expect_sent(test, t, TWA_MODE_SIGNAL_NO_IPI, impls[i], 0);
-		queued++;
+		queued += twa_expect_sent(test, t, TWA_MODE_SIGNAL_NO_IPI, impls[i], 0);
 	}
 	twa_target_stop(test, t, queued);
 	set_cpus_allowed_ptr(current, cpu_possible_mask);
