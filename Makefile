@@ -1,8 +1,10 @@
 # twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
 #   make                     build the module for KDIR (default: running kernel)
 #   make install             kbuild modules_install (honours INSTALL_MOD_PATH)
-#   make run [KERNEL=NAME|all] [ITEMS=1000] [OPS=1000]
+#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=1000] [OPS=1000]
 #                            boot a Debian kernel in QEMU, load, IPI report
+#                            (SUITE:PACKAGE: any Debian kernel, e.g.
+#                            bookworm:linux-image-rt-amd64)
 #   make test [KERNELS="A B"]  every test on every kernel (or those named)
 #   make kunit               KUnit suites on kernels built from Debian sources
 #   make list-kernels        the kernel matrix (kernels/*.conf), what each offers
@@ -56,7 +58,7 @@ kunit:
 	scripts/kunit.sh
 
 help:
-	@sed -n '2,11p' Makefile
+	@sed -n '2,13p' Makefile
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) $(TWA_CC) clean; fi

@@ -50,7 +50,7 @@ fetch_kernel() {
 	conf=$(apt_setup "$K_SUITE")
 	apt_update "$conf" "$K_SUITE"
 	image=$(pkg_depends "$conf" "$K_PACKAGE" | grep -E '^linux-image-[0-9]' | head -1)
-	[ -n "$image" ] || die "$k: cannot resolve $K_PACKAGE in $K_SUITE"
+	[ -n "$image" ] || die "$k: $K_SUITE has no package $K_PACKAGE depending on a linux-image-ABI (tried: apt-cache show $K_PACKAGE in $K_SUITE)"
 	abi=${image#linux-image-}
 	headers=linux-headers-$abi
 	hdeps=$(pkg_depends "$conf" "$headers" | grep -E '^linux-(headers|kbuild)-')

@@ -5,6 +5,8 @@ TWA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TWA_CACHE=${TWA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/twa-noipi}
 TWA_BUILD=${TWA_BUILD:-$TWA_ROOT/build}
 TWA_KERNELS=$TWA_ROOT/kernels
+# Data files made for kernels named SUITE:PACKAGE on a command line.
+TWA_KERNELS_ADHOC=$TWA_BUILD/kernels
 # What a module build needs (also what DKMS packages), relative to TWA_ROOT.
 export TWA_MODULE_SRC="Kbuild module include kunit examples scripts/compat-probe.sh"
 # Its linux-source tree provides checkpatch.pl for make check.
@@ -49,6 +51,7 @@ kernels_all() {
 # Unknown names and keys are errors, so a typo never becomes a default.
 kernel_conf() {
 	local f=$TWA_KERNELS/$1.conf line key val
+	[ -f "$f" ] || f=$TWA_KERNELS_ADHOC/$1.conf
 	[ -f "$f" ] || die "unknown kernel '$1' (known: $(kernels_all | paste -sd' '))"
 	# shellcheck disable=SC2034 # read by the scripts that source this file
 	K_NAME=$1 K_DESCRIPTION=$1 K_SOURCE="" K_SUITE="" K_PACKAGE="" K_ARCH=x86_64 \
@@ -80,9 +83,36 @@ kernels_select() {
 		return
 	fi
 	for k in "$@"; do
-		(kernel_conf "$k") || exit 1
-		echo "$k"
+		case "$k" in
+		*:*) kernel_adhoc "$k" ;;
+		*)
+			(kernel_conf "$k") || exit 1
+			echo "$k"
+			;;
+		esac
 	done
+}
+
+# A Debian kernel nobody listed, named SUITE:PACKAGE on a command line
+# (bookworm:linux-image-rt-amd64): a data file is made for it under
+# $TWA_KERNELS_ADHOC, named SUITE_PACKAGE, and read like those in kernels/.
+kernel_adhoc() {
+	local suite=${1%%:*} pkg=${1#*:} name
+	if ! [[ $suite =~ ^[a-z][a-z0-9-]*$ && $pkg =~ ^linux-image-[a-z0-9][a-z0-9.+-]*$ ]]; then
+		die "'$1': a kernel not in kernels/ is SUITE:PACKAGE, like bookworm:linux-image-rt-amd64"
+	fi
+	name=${suite}_$pkg
+	mkdir -p "$TWA_KERNELS_ADHOC"
+	cat >"$TWA_KERNELS_ADHOC/$name.conf" <<CONF
+# Made for '$1' on a command line: a kernel not in kernels/.
+DESCRIPTION="Debian $suite, $pkg (ad hoc)"
+SOURCE=debian
+SUITE=$suite
+PACKAGE=$pkg
+TESTS="dkms guest"
+UNLOADS=100
+CONF
+	echo "$name"
 }
 
 # Print the directory holding the kernel's kernel.env, fetching or
@@ -197,10 +227,12 @@ apt_setup() {
 	read -r main sec < <(mirror_uris) ||
 		die "cannot find a Debian mirror in /etc/apt/sources.list*"
 	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/etc/preferences.d"
-	cat >"$dir/etc/sources.list" <<SRC
-deb [trusted=yes] $main $suite main
-deb [trusted=yes] $sec $suite-security main
-SRC
+	echo "deb [trusted=yes] $main $suite main" >"$dir/etc/sources.list"
+	# The development suites have no security archive.
+	case "$suite" in
+	sid | unstable | experimental) ;;
+	*) echo "deb [trusted=yes] $sec $suite-security main" >>"$dir/etc/sources.list" ;;
+	esac
 	cat >"$dir/apt.conf" <<CONF
 Dir::State "$dir";
 Dir::State::Lists "$dir/lists";
@@ -226,7 +258,7 @@ apt_update() {
 	log "apt-get update ($suite, private lists under $TWA_CACHE/apt)"
 	APT_CONFIG=$conf apt-get update -q >"$TWA_CACHE/apt/$suite/update.log" 2>&1 || {
 		tail -20 "$TWA_CACHE/apt/$suite/update.log" >&2
-		die "apt-get update for $suite failed (network? mirror?)"
+		die "apt-get update of suite '$suite' failed: not a Debian suite on this mirror, or no network (log: $TWA_CACHE/apt/$suite/update.log)"
 	}
 	TWA_APT_UPDATED[$suite]=1
 }

@@ -8,9 +8,11 @@ set -euo pipefail
 usage() {
 	cat <<USAGE
 Usage: scripts/run.sh [--items N] [--ops N] [KERNEL...|all]
-       (make run [KERNEL=NAME|all] [ITEMS=N] [OPS=N])
+       (make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=N] [OPS=N])
 
-KERNEL: any of $(kernels_all | paste -sd' ') (default $TWA_KERNEL_DEFAULT).
+KERNEL: any of $(kernels_all | paste -sd' ') (default $TWA_KERNEL_DEFAULT),
+or any Debian kernel as SUITE:PACKAGE (bookworm:linux-image-rt-amd64): the
+newest ABI that PACKAGE depends on in SUITE, with no file to write.
 Installs missing host packages (as root), fetches the kernel, builds the
 module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs and
 runs twa-bench: every mode x impl to a task spinning on CPU 1 and to one

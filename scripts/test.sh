@@ -18,7 +18,8 @@ changed), and runs on each what its kernels/KERNEL.conf TESTS ask for:
          consumer, the fuzzer and the race tests; plus a nohz_full=1 boot
          where the kernel's config has CONFIG_NO_HZ_FULL=y
   kunit  the KUnit suites, KTAP parsed on the host
-KERNEL: any of $(kernels_all | paste -sd' ') (default: all).
+KERNEL: any of $(kernels_all | paste -sd' ') (default: all), or any
+Debian kernel as SUITE:PACKAGE (tested with TESTS="dkms guest").
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
 USAGE
 }
