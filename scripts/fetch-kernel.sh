@@ -49,7 +49,7 @@ fetch_kernel() {
 	need_cmds apt-get:apt dpkg-deb:dpkg
 	conf=$(apt_setup "$K_SUITE")
 	apt_update "$conf" "$K_SUITE"
-	image=$(pkg_depends "$conf" "$K_PACKAGE" | grep -E '^linux-image-[0-9]' | head -1)
+	image=$(pkg_depends "$conf" "$K_PACKAGE" 2>/dev/null | grep -E "^linux-image-[0-9]" | head -1 || true)
 	[ -n "$image" ] || die "$k: $K_SUITE has no package $K_PACKAGE depending on a linux-image-ABI (tried: apt-cache show $K_PACKAGE in $K_SUITE)"
 	abi=${image#linux-image-}
 	headers=linux-headers-$abi
