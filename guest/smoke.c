@@ -165,7 +165,13 @@ static void errors(int spin_tid, int sleep_tid)
 	check(stat_get("failed_esrch") == 1 && stat_get("failed_einval") == 1,
 	      "failures counted by errno");
 
-	/* A TWA_NONE item to a sleeper stays pending until flushed. */
+	/*
+	 * A TWA_NONE item to a sleeper stays pending until flushed: once the
+	 * sleeper is back in read(). Still on its way back from the last
+	 * scenario's item, it would run the item on the way (and rmmod would
+	 * then succeed).
+	 */
+	check(wait_asleep(sleep_tid, 3000), "sleeper asleep before the pending-item checks");
 	ret = ctl("queue tid=%d mode=none", sleep_tid);
 	check(ret == 0 && stat_get("outstanding") == 1, "none item to sleeper stays pending");
 	ret = ctl("reset");

@@ -74,6 +74,8 @@ result=$out/result.txt
 # Guest parameters ride on the kernel command line into init's environment.
 cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5"
 cmdline+=" twa_tests=\"$tests\""
+# Each program gets half the boot: a hung one leaves time for the rest.
+cmdline+=" twa_prog_timeout=$((timeout / 2))"
 [ -n "$args" ] && cmdline+=" twa_args=\"$args\""
 [ ${#prog_args[@]} -gt 0 ] && cmdline+=" ${prog_args[*]}"
 [ -n "$append" ] && cmdline+=" $append"
