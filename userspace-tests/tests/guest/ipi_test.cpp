@@ -6,7 +6,10 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <gtest/gtest.h>
 
@@ -183,14 +186,25 @@ TEST_F(Ipi, ResumeToSpinnerKicks)
 }
 
 // none sets no flag: no IPI, and the work waits until something runs the
-// target's task_work. A bare syscall does not; Client::mark() does, because
-// its close() -> fput() queues a TWA_RESUME task_work of its own, which runs
-// ours too, after the mark.
+// target's task_work. A bare syscall does not. Here the target writes a
+// mark, then signals itself: get_signal() runs pending task_work on every
+// kernel, so the item runs after the mark. (The mark's close() ran it too
+// before 6.6, through fput()'s TWA_RESUME work; since 6.6 close() puts the
+// file synchronously and that path is gone.)
 // Since 6.4 the tick's mm_cid scan (TWA_RESUME, ~every 100 ms) also runs
 // pending work, so at least half must still be pending after 30 ms.
+void on_usr1(int) {}
+
 TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 {
-	Spinner spin(kTargetCpu, [this] { client.mark(); });
+	struct sigaction sa {};
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(sigaction(SIGUSR1, &sa, nullptr), 0);
+	Spinner spin(kTargetCpu, [this] {
+		client.mark();
+		syscall(SYS_tgkill, getpid(), gettid_now(), SIGUSR1);
+	});
 	int n = 40;
 	for (auto impl : {Impl::Native, Impl::Backport}) {
 		RunOptions opt;
