@@ -48,6 +48,16 @@ int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
 #endif
 
 /*
+ * 6.4+: the tick queues an mm_cid scan on the running task as TWA_RESUME
+ * task_work, which runs every other pending item too (TWA_NONE included).
+ */
+#if defined(TWA_HAVE_TASK_CID_WORK) && defined(CONFIG_SCHED_MM_CID)
+#define TWA_COMPAT_TICK_TASK_WORK	"mm_cid"
+#else
+#define TWA_COMPAT_TICK_TASK_WORK	"none"
+#endif
+
+/*
  * Stand-in for synchronize_rcu_tasks(): returns once no task can still be
  * executing a task_work callback that already dropped its module reference.
  * TWA_COMPAT_CAN_UNLOAD is left undefined where the kernel offers no such

@@ -158,6 +158,7 @@ static int twa_features_open_show(struct seq_file *m, void *v)
 	seq_printf(m, "preemption %s\n", IS_ENABLED(CONFIG_PREEMPTION) ? "yes" : "no");
 	seq_printf(m, "unload_sync %s\n", twa_compat_unload_sync_name());
 	seq_printf(m, "hz %d\n", HZ);
+	seq_printf(m, "tick_task_work %s\n", TWA_COMPAT_TICK_TASK_WORK);
 	twa_compat_show_nohz_full(m);
 	twa_ipi_show_feature(m);
 	seq_printf(m, "cpus %u\n", num_online_cpus());

@@ -24,6 +24,10 @@ grep -qE '^[[:space:]]+unsigned int[[:space:]]+__state;' "$src/include/linux/sch
 	flags+=(-DTWA_HAVE_TASK___STATE)
 grep -qw __set_notify_signal "$src/include/linux/sched/signal.h" 2>/dev/null &&
 	flags+=(-DTWA_HAVE___SET_NOTIFY_SIGNAL)
+# 6.4+: the tick queues an mm_cid scan as TWA_RESUME task_work (cid_work),
+# which runs whatever else is pending on the task, TWA_NONE items too.
+grep -qE '^[[:space:]]+struct callback_head[[:space:]]+cid_work;' \
+	"$src/include/linux/sched.h" 2>/dev/null && flags+=(-DTWA_HAVE_TASK_CID_WORK)
 
 # Exports: the build must not link against a symbol the kernel does not
 # export, and Debian's 5.10 has backports a version check would miss.

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -206,20 +207,30 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 		syscall(SYS_tgkill, getpid(), gettid_now(), SIGUSR1);
 	});
 	int n = 40;
+	bool mm_cid = features.raw["tick_task_work"] == "mm_cid";
 	for (auto impl : {Impl::Native, Impl::Backport}) {
 		RunOptions opt;
 		opt.hold = 30ms;
 		opt.poke = [&] { spin.make_syscall(); };
+		auto t0 = std::chrono::steady_clock::now();
 		auto s = measure("spinner", spin.tid(), Mode::None, impl, n, opt);
+		auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+			      std::chrono::steady_clock::now() - t0)
+		              .count();
 		EXPECT_EQ(s.ran, n);
 		EXPECT_GE(s.held, n / 2);
 		EXPECT_EQ(s.kick_calls, 0);
 		EXPECT_EQ(s.sent.ours(), 0u);
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
 		// A held item runs at the target's next kernel entry: its syscall,
-		// or an interrupt another CPU sent it first (the tick is off).
-		EXPECT_LE(static_cast<std::uint64_t>(s.held - after), s.sent.other())
-		    << "held items run right after the target's syscall";
+		// or an interrupt another CPU sent it first; where the kernel has
+		// the tick's mm_cid scan (features: tick_task_work mm_cid, 6.4+),
+		// also a scan landing between the hold and the mark: at most one
+		// per 100 ms (MM_CID_SCAN_DELAY) of the measurement.
+		std::uint64_t scans = mm_cid ? static_cast<std::uint64_t>(ms / 100 + 1) : 0;
+		EXPECT_LE(static_cast<std::uint64_t>(s.held - after), s.sent.other() + scans)
+		    << "held items run right after the target's syscall (" << scans
+		    << " mm_cid scans allowed)";
 	}
 }
 
