@@ -23,7 +23,7 @@ case "${1:-}" in
 *) usage >&2; exit 2 ;;
 esac
 
-printf '%-11s %-7s %-32s %-12s %s\n' KERNEL SOURCE PACKAGE TESTS OFFERS
+printf '%-11s %-7s %-36s %-12s %s\n' KERNEL SOURCE PACKAGE TESTS OFFERS
 for k in $(kernels_all); do
 	kernel_conf "$k"
 	env=""
@@ -36,6 +36,6 @@ for k in $(kernels_all); do
 	fi
 	offers="(not in the cache: make list-kernels FETCH=1)"
 	[ -n "$env" ] && offers=$(kernel_offers "$env")
-	printf '%-11s %-7s %-32s %-12s %s\n' "$k" "$K_SOURCE" "$K_SUITE/$K_PACKAGE" \
+	printf '%-11s %-7s %-36s %-12s %s\n' "$k" "$K_SOURCE" "$K_SUITE/$K_PACKAGE" \
 		"${K_TESTS// /,}" "$offers"
 done
