@@ -18,9 +18,7 @@ USAGE
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 kernels=("$@")
 if [ ${#kernels[@]} -eq 0 ]; then
-	for k in $(kernels_all); do
-		(kernel_conf "$k" && [[ " $K_TESTS " == *" dkms "* ]]) && kernels+=("$k")
-	done
+	mapfile -t kernels < <(kernels_with dkms)
 fi
 need_cmds dkms:dkms modinfo:kmod
 

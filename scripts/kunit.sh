@@ -10,7 +10,7 @@ usage() {
 Usage: scripts/kunit.sh [--parse RUN] [KERNEL...]   (make kunit)
 
 KERNEL: kernels whose TESTS include kunit (default: all of them, now:
-$(kunit_kernels | paste -sd' ')). Builds what is missing (kernel from its
+$(kernels_with kunit | paste -sd' ')). Builds what is missing (kernel from its
 linux-source package, module, suites), boots it under QEMU, loads the
 suites, brings each suite's KTAP from /sys/kernel/debug/kunit/SUITE/results
 to the host, parses it with the same tree's tools/testing/kunit/kunit.py
@@ -22,12 +22,6 @@ parse, and fails on a parse error or on any "not ok" or crash line
              boot as the other guest programs where a kernel has both).
 USAGE
 }
-kunit_kernels() {
-	local k
-	for k in $(kernels_all); do
-		(kernel_conf "$k" && case " $K_TESTS " in *" kunit "*) echo "$k" ;; esac)
-	done
-}
 run=""
 case "${1:-}" in
 -h | --help) usage; exit 0 ;;
@@ -35,7 +29,7 @@ case "${1:-}" in
 -*) usage >&2; exit 2 ;;
 esac
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || read -ra kernels < <(kunit_kernels | paste -sd' ')
+[ ${#kernels[@]} -gt 0 ] || read -ra kernels < <(kernels_with kunit | paste -sd' ')
 need_cmds python3:python3
 
 rc=0

@@ -93,6 +93,14 @@ kernels_select() {
 	done
 }
 
+# Every kernel whose TESTS include $1 (dkms, guest, kunit).
+kernels_with() {
+	local k
+	for k in $(kernels_all); do
+		(kernel_conf "$k" && case " $K_TESTS " in *" $1 "*) echo "$k" ;; esac)
+	done
+}
+
 # A Debian kernel nobody listed, named SUITE:PACKAGE on a command line
 # (bookworm:linux-image-rt-amd64): a data file is made for it under
 # $TWA_KERNELS_ADHOC, named SUITE_PACKAGE, and read like those in kernels/.

@@ -117,7 +117,10 @@ finish() {
 	t=$((SECONDS - job_start[$pid]))
 	cat "${job_log[$pid]}" >&2
 	record "$name" "$rc" "$t"
-	echo "$name|$t" >>"$times"
+	# Only each job's last time is read: keep only that.
+	awk -F'|' -v n="$name" '$1 != n' "$times" >"$times.tmp"
+	echo "$name|$t" >>"$times.tmp"
+	mv "$times.tmp" "$times"
 	unset "job_name[$pid]"
 }
 max=${TWA_JOBS:-2}
