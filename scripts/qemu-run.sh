@@ -80,37 +80,54 @@ cmdline+=" twa_prog_timeout=$((timeout / 2))"
 [ ${#prog_args[@]} -gt 0 ] && cmdline+=" ${prog_args[*]}"
 [ -n "$append" ] && cmdline+=" $append"
 
+# One boot: QEMU under timeout -s KILL, with a watchdog for stalls.
+boot() {
+	rc=0
+	: >"$console"
+	: >"$result"
+	rm -f "$out/stalled"
+	timeout -s KILL "$timeout" qemu-system-x86_64 \
+		-accel "$accel" -cpu max -smp "$smp" -m 1G \
+		-kernel "$VMLINUZ" -initrd "$dir/initrd.gz" -append "$cmdline" \
+		-display none -monitor none -no-reboot \
+		-serial "file:$console" -serial "file:$result" </dev/null &
+	qemu=$!
+	if [ -n "$follow" ]; then
+		# Progress while the guest runs; tail ends by itself when QEMU does.
+		tail --pid="$qemu" -n +1 -F "$console" 2>/dev/null |
+			grep --line-buffered -E "$follow" | sed -u 's/\r$//; s/^/[guest] /' >&2 &
+	fi
+	# A stalled guest is a failed run; waiting for the timeout only costs time.
+	(
+		while kill -0 "$qemu" 2>/dev/null; do
+			if grep -qE "$TWA_STALL_RE" "$console"; then
+				sleep "$stall_grace" # let the stall's stack dumps reach the log
+				grep -m1 -E "$TWA_STALL_RE" "$console" | tr -d '\r' >"$out/stalled"
+				kill -TERM "$qemu" 2>/dev/null # timeout(1) passes it on to QEMU
+				exit 0
+			fi
+			sleep 2
+		done
+	) &
+	watchdog=$!
+	wait "$qemu" || rc=$?
+	kill "$watchdog" 2>/dev/null || true
+	wait
+}
+
 log "$k: booting $KRELEASE ($accel, $smp vCPUs) for: $tests"
 start=$(date +%s)
-rc=0
-: >"$console"
-timeout -s KILL "$timeout" qemu-system-x86_64 \
-	-accel "$accel" -cpu max -smp "$smp" -m 1G \
-	-kernel "$VMLINUZ" -initrd "$dir/initrd.gz" -append "$cmdline" \
-	-display none -monitor none -no-reboot \
-	-serial "file:$console" -serial "file:$result" </dev/null &
-qemu=$!
-if [ -n "$follow" ]; then
-	# Progress while the guest runs; tail ends by itself when QEMU does.
-	tail --pid="$qemu" -n +1 -F "$console" 2>/dev/null |
-		grep --line-buffered -E "$follow" | sed -u 's/\r$//; s/^/[guest] /' >&2 &
+boot
+# A kernel that died before our init printed its first line ran nothing of
+# ours: under TCG, an int3 left over from the kernel's own code patching
+# (text_poke_bp, static keys at boot) has been seen to oops there. That
+# boot is kept as console.1.log and the guest boots once more.
+if ! grep -q '^begin ' "$result" && grep -qE "$TWA_SPLAT_RE" "$console"; then
+	mv "$console" "$out/console.1.log"
+	log "$k: the kernel crashed before init ran ($(grep -m1 -E "$TWA_SPLAT_RE" \
+		"$out/console.1.log" | tr -d '\r')); console kept in $out/console.1.log; booting once more"
+	boot
 fi
-# A stalled guest is a failed run; waiting for the timeout only costs time.
-(
-	while kill -0 "$qemu" 2>/dev/null; do
-		if grep -qE "$TWA_STALL_RE" "$console"; then
-			sleep "$stall_grace" # let the stall's stack dumps reach the log
-			grep -m1 -E "$TWA_STALL_RE" "$console" | tr -d '\r' >"$out/stalled"
-			kill -TERM "$qemu" 2>/dev/null # timeout(1) passes it on to QEMU
-			exit 0
-		fi
-		sleep 2
-	done
-) &
-watchdog=$!
-wait "$qemu" || rc=$?
-kill "$watchdog" 2>/dev/null || true
-wait
 secs=$(($(date +%s) - start))
 tr -d '\r' <"$result" >"$result.tmp" && mv "$result.tmp" "$result"
 
