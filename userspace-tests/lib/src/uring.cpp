@@ -39,6 +39,7 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 		throw std::runtime_error("pipe");
 	std::atomic<int> state{0}; // 1 ready, -1 setup failed
 	std::atomic<int> armed{-1};
+	std::atomic<bool> reaped{false}, counted{false};
 	std::thread reaper([&] {
 		pin_to_cpu(reaper_cpu);
 		io_uring ring;
@@ -75,6 +76,11 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 			r.saw_taskrun += saw;
 			io_uring_cqe_seen(&ring, cqe);
 		}
+		// The counts end here, before the ring's teardown: on exit
+		// io_uring may hand leftover local work to task_work_add().
+		reaped.store(true, std::memory_order_release);
+		while (!counted.load(std::memory_order_acquire))
+			std::this_thread::yield();
 		io_uring_queue_exit(&ring);
 	});
 	while (state.load() == 0)
@@ -97,13 +103,16 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 		if (write(pfd[1], "x", 1) != 1)
 			throw std::runtime_error("write");
 	}
-	reaper.join();
+	while (!reaped.load(std::memory_order_acquire))
+		std::this_thread::yield();
 	auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	auto after = InterruptTable::read();
 	r.ops = ops;
 	r.ipis = delta(before, after, reaper_cpu, {"RES", "CAL"});
 	if (r.sender_side)
 		r.kick_ipis = kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
+	counted.store(true, std::memory_order_release);
+	reaper.join();
 	r.ops_per_s = secs > 0 ? ops / secs : 0;
 	close(pfd[0]);
 	close(pfd[1]);
