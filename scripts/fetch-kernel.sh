@@ -17,7 +17,7 @@ KERNEL names a kernels/KERNEL.conf with SOURCE=debian (now: $(
 		done
 	)).
 Resolves the newest ABI from the kernel's Debian SUITE through the
-dependencies of its PACKAGE, downloads linux-image + linux-headers
+dependencies of its PACKAGE, downloads linux-image (+ linux-binary, 7.x) + linux-headers
 (+ -common, linux-kbuild) with apt-get download and unpacks them under
 \$TWA_CACHE/kernels/KERNEL/ (now: $TWA_CACHE). Prints the directory of each.
 
@@ -38,7 +38,7 @@ done
 [ ${#names[@]} -gt 0 ] || { usage >&2; exit 2; }
 
 fetch_kernel() {
-	local k=$1 conf image abi kdir headers hdeps d pkgs
+	local k=$1 conf image binary abi kdir headers hdeps d pkgs
 	kernel_conf "$k"
 	[ "$K_SOURCE" = debian ] || die "$k: SOURCE=$K_SOURCE, not a Debian kernel"
 	kdir=$TWA_CACHE/kernels/$k
@@ -52,17 +52,20 @@ fetch_kernel() {
 	image=$(pkg_depends "$conf" "$K_PACKAGE" 2>/dev/null | grep -E "^linux-image-[0-9]" | head -1 || true)
 	[ -n "$image" ] || die "$k: $K_SUITE has no package $K_PACKAGE depending on a linux-image-ABI (tried: apt-cache show $K_PACKAGE in $K_SUITE)"
 	abi=${image#linux-image-}
+	# From 7.x, linux-image-ABI is a meta package: the kernel itself is in
+	# linux-binary-ABI (/usr/lib/modules/ABI/vmlinuz).
+	binary=$(pkg_depends "$conf" "$image" | grep -Fx "linux-binary-$abi" || true)
 	headers=linux-headers-$abi
 	hdeps=$(pkg_depends "$conf" "$headers" | grep -E '^linux-(headers|kbuild)-')
 	d=$kdir/$abi
 	if [ -f "$d/kernel.env" ]; then
 		log "$k: $abi already cached"
 	else
-		log "$k: downloading $abi ($image, $headers, $(echo "$hdeps" | tr '\n' ' '))"
+		log "$k: downloading $abi ($image ${binary:+$binary }$headers $(echo "$hdeps" | tr '\n' ' '))"
 		# kernel.env is written last: a directory without it is incomplete.
 		rm -rf "$d"
 		mkdir -p "$d/debs" "$d/root"
-		read -ra pkgs <<<"$image $headers $(echo "$hdeps" | tr '\n' ' ')"
+		read -ra pkgs <<<"$image $binary $headers $(echo "$hdeps" | tr '\n' ' ')"
 		(cd "$d/debs" && APT_CONFIG=$conf apt-get download -q "${pkgs[@]}" \
 			>"$d/download.log" 2>&1) || {
 			tail -20 "$d/download.log" >&2
@@ -75,14 +78,15 @@ fetch_kernel() {
 	echo "$kdir/current"
 }
 
-# Unpack the debs; from the image only /boot is kept (the modules are not
-# needed: the guest boots into an initramfs of our own).
+# Unpack the debs; from the image all but the modules is kept (they are
+# not needed: the guest boots into an initramfs of our own).
 unpack() {
 	local d=$1 abi=$2 deb hdr common mk ksrc
 	for deb in "$d"/debs/*.deb; do
 		case "$(basename "$deb")" in
-		linux-image-*)
-			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$d/root" ./boot
+		linux-image-* | linux-binary-*)
+			dpkg-deb --fsys-tarfile "$deb" |
+				tar -x -C "$d/root" --exclude='*.ko' --exclude='*.ko.*'
 			;;
 		*) dpkg-deb -x "$deb" "$d/root" ;;
 		esac
@@ -100,12 +104,18 @@ unpack() {
 	# The generic headers (include/linux/...) live in -common.
 	ksrc=$d/root/usr/src/${common:-linux-headers-$abi}
 	fix_links "$d/root" "$d/root/usr/src"
-	local vmlinuz
-	vmlinuz=$(find "$d/root/boot" -name 'vmlinuz-*' | head -1)
-	[ -n "$vmlinuz" ] || die "no vmlinuz in the image package of $abi"
+	# /boot/vmlinuz-RELEASE up to 6.x, /usr/lib/modules/RELEASE/vmlinuz from 7.x.
+	local vmlinuz release
+	vmlinuz=$(find "$d/root/boot" "$d/root/usr/lib/modules" -type f \
+		\( -name 'vmlinuz-*' -o -name vmlinuz \) 2>/dev/null | head -1 || true)
+	[ -n "$vmlinuz" ] || die "no vmlinuz in the image packages of $abi"
+	case "$vmlinuz" in
+	*/vmlinuz-*) release=${vmlinuz##*/vmlinuz-} ;;
+	*) release=$(basename "$(dirname "$vmlinuz")") ;;
+	esac
 	cat >"$d/kernel.env" <<ENV
 KABI=$abi
-KRELEASE=${vmlinuz##*/vmlinuz-}
+KRELEASE=$release
 VMLINUZ=$vmlinuz
 KDIR=$hdr
 KCONFIG=$hdr/.config
