@@ -20,14 +20,24 @@ k=$1
 need_cmds make:make gcc:gcc
 
 kdir=$(kernel_dir "$k")
+kernel_conf "$k"
 # shellcheck disable=SC1091
 . "$kdir/kernel.env"
 out=$TWA_BUILD/$k/mod
-# shellcheck disable=SC2153 # KDIR comes from kernel.env
-cc=$(module_cc "$KDIR")
+# A kernel of another suite builds in that suite's root, with the compiler
+# its headers name; the host's suite builds here (lib.sh, in_root).
+suite=$(kernel_root_suite)
+if [ -n "$suite" ]; then
+	# shellcheck disable=SC2153 # KDIR comes from kernel.env
+	kcc=$(kernel_cc "$KDIR")
+	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc")
+	run=(in_root "$root" "$KDIR") mkdir=$(root_kdir "$KDIR") cc=() what="$kcc, $suite root"
+else
+	run=() mkdir=$KDIR cc=("$(module_cc "$KDIR")") what=${cc[0]}
+fi
 # shellcheck disable=SC2086 # a list of paths
 read -ra srcs < <(src_files $TWA_MODULE_SRC | paste -sd' ')
-key=$(inputs_key "${srcs[@]}" "$kdir/kernel.env" "$cc")
+key=$(inputs_key "${srcs[@]}" "$kdir/kernel.env" "$what")
 if up_to_date "$out/.key" "$key"; then
 	echo "$out"
 	exit 0
@@ -37,10 +47,9 @@ mkdir -p "$out"
 # Copy, not symlink: kbuild writes objects beside the sources.
 # shellcheck disable=SC2086
 (cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out"
-# Debian's 5.10 headers ask for gcc-10, which bookworm lacks; the machine's
-# gcc builds a module that loads and runs (README, "make").
-log "$k: building the module against $KRELEASE ($cc)"
-if ! make -C "$KDIR" M="$out" "$cc" -j"$(nproc)" modules >"$out/build.log" 2>&1; then
+log "$k: building the module against $KRELEASE ($what)"
+if ! "${run[@]}" make -C "$mkdir" M="$out" "${cc[@]}" -j"$(nproc)" modules \
+	>"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2
 	die "$k: module build failed (full log: $out/build.log)"
 fi
@@ -48,7 +57,7 @@ if grep -E 'warning:' "$out/build.log" >&2; then
 	die "$k: module build has warnings (full log: $out/build.log)"
 fi
 # The example consumer links against twa_noipi's exports only.
-if ! make -C "$KDIR" M="$out/examples/consumer" "$cc" \
+if ! "${run[@]}" make -C "$mkdir" M="$out/examples/consumer" "${cc[@]}" \
 	KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" modules >"$out/consumer.log" 2>&1; then
 	tail -30 "$out/consumer.log" >&2
 	die "$k: example consumer build failed (full log: $out/consumer.log)"

@@ -12,7 +12,9 @@ Usage: scripts/dkms-test.sh [KERNEL...]   (make dkms-test)
 For each KERNEL (default: those whose TESTS include dkms): dkms add + dkms build of the
 package described by dkms.conf, with --dkmstree/--sourcetree under
 $TWA_BUILD/dkms and --kernelsourcedir pointing at the cached headers, then
-checks the built module's vermagic names that kernel.
+checks the built module's vermagic names that kernel. A kernel of another
+Debian suite than the host's builds in that suite's root
+(scripts/build-root.sh), with the dkms and compiler of its suite.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
@@ -27,6 +29,23 @@ ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
 for s in "${kernels[@]}"; do
 	# shellcheck disable=SC1091
 	. "$(kernel_dir "$s")/kernel.env"
+	kernel_conf "$s"
+	# As scripts/build-module.sh: a kernel of another suite builds, DKMS
+	# and all, in that suite's root.
+	suite=$(kernel_root_suite)
+	if [ -n "$suite" ]; then
+		# shellcheck disable=SC2153 # KDIR comes from kernel.env
+		root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$(kernel_cc "$KDIR")")
+		run=(in_root "$root" "$KDIR") where=" in the $suite root"
+		# Found where DKMS looks by default: given --kernelsourcedir,
+		# bullseye's DKMS "prepares" the tree (make mrproper) and wrecks
+		# the cached headers.
+		mkdir -p "$root/lib/modules/$KRELEASE"
+		ln -sfn "$(root_kdir "$KDIR")" "$root/lib/modules/$KRELEASE/build"
+		ksrc=()
+	else
+		run=() ksrc=(--kernelsourcedir "$KDIR") where=""
+	fi
 	d=$TWA_BUILD/dkms/$s
 	rm -rf "$d"
 	mkdir -p "$d/tree" "$d/src/$name-$ver"
@@ -34,10 +53,10 @@ for s in "${kernels[@]}"; do
 	(cd "$TWA_ROOT" && tar -cf - dkms.conf Makefile $TWA_MODULE_SRC) |
 		tar -xf - -C "$d/src/$name-$ver"
 	trees=(--dkmstree "$d/tree" --sourcetree "$d/src")
-	log "$s: dkms add + build $name/$ver for $KRELEASE"
-	if ! { dkms add -m "$name" -v "$ver" "${trees[@]}" &&
-		dkms build -m "$name" -v "$ver" -k "$KRELEASE" --kernelsourcedir "$KDIR" \
-			"${trees[@]}"; } >"$d/dkms.log" 2>&1; then
+	log "$s: dkms add + build $name/$ver for $KRELEASE$where"
+	if ! { "${run[@]}" dkms add -m "$name" -v "$ver" "${trees[@]}" &&
+		"${run[@]}" dkms build -m "$name" -v "$ver" -k "$KRELEASE" \
+			"${ksrc[@]}" "${trees[@]}"; } >"$d/dkms.log" 2>&1; then
 		tail -30 "$d/dkms.log" >&2
 		find "$d/tree" -name make.log -exec tail -30 {} \; >&2
 		die "$s: DKMS build failed (log: $d/dkms.log)"

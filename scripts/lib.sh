@@ -11,6 +11,10 @@ TWA_KERNELS_ADHOC=$TWA_BUILD/kernels
 export TWA_MODULE_SRC="Kbuild module include kunit examples scripts/compat-probe.sh"
 # Its linux-source tree provides checkpatch.pl for make check.
 export TWA_TOOLS_KERNEL=kunit-6.1
+# What a build root (scripts/build-root.sh) holds besides the kernel's
+# compiler: a module build, the compat probe, and DKMS.
+# shellcheck disable=SC2034 # read by build-root.sh
+TWA_ROOT_PKGS=(make libc6-dev libelf-dev bc flex bison kmod dwarves libssl-dev python3 dkms)
 # make run's kernel when none is named.
 export TWA_KERNEL_DEFAULT=6.1
 
@@ -134,7 +138,7 @@ kernel_dir() {
 }
 
 # What a kernel offers, read from its own config and headers (KCONFIG,
-# KSRC of its kernel.env): words like "nohz_full preempt=full ibt
+# KSRC of its kernel.env): words like "nohz_full preempt=voluntary,dynamic ibt
 # native-no-ipi kunit".
 kernel_offers() {
 	local env=$1 cfg src words=()
@@ -144,17 +148,20 @@ kernel_offers() {
 	[ -n "$src" ] || src=$(sed -n 's#^include \(/.*\)/Makefile$#\1#p' \
 		"$(sed -n 's/^KDIR=//p' "$env")/Makefile" | head -1)
 	grep -q '^CONFIG_NO_HZ_FULL=y' "$cfg" && words+=(nohz_full)
+	# The model the kernel boots with (a PREEMPT_DYNAMIC kernel can be
+	# switched with preempt= on its command line; the harness never does).
+	local model=none
 	if grep -q '^CONFIG_PREEMPT_RT=y' "$cfg"; then
-		words+=(preempt=rt)
-	elif grep -q '^CONFIG_PREEMPT_DYNAMIC=y' "$cfg"; then
-		words+=(preempt=dynamic)
+		model=rt
+	elif grep -q '^CONFIG_PREEMPT_LAZY=y' "$cfg"; then
+		model=lazy
 	elif grep -q '^CONFIG_PREEMPT=y' "$cfg"; then
-		words+=(preempt=full)
+		model=full
 	elif grep -q '^CONFIG_PREEMPT_VOLUNTARY=y' "$cfg"; then
-		words+=(preempt=voluntary)
-	else
-		words+=(preempt=none)
+		model=voluntary
 	fi
+	grep -q '^CONFIG_PREEMPT_DYNAMIC=y' "$cfg" && model+=,dynamic
+	words+=("preempt=$model")
 	grep -q '^CONFIG_X86_KERNEL_IBT=y' "$cfg" && words+=(ibt)
 	grep -qE '^CONFIG_KUNIT=[ym]' "$cfg" && words+=(kunit)
 	grep -qE '^CONFIG_KASAN=y' "$cfg" && words+=(kasan)
@@ -162,6 +169,58 @@ kernel_offers() {
 		words+=(native-no-ipi)
 	echo "${words[*]}"
 }
+
+# The host's Debian suite (bookworm, ...).
+host_suite() { sed -n 's/^VERSION_CODENAME=//p' /etc/os-release; }
+
+# The compiler a kernel's headers ask for (gcc-12), from its
+# .kernelvariables (Debian's headers) or its config.
+kernel_cc() {
+	local kdir=$1 cc
+	cc=$(sed -n 's/^CC = .*(CROSS_COMPILE)\(gcc-[0-9]*\)$/\1/p' "$kdir/.kernelvariables" 2>/dev/null)
+	[ -n "$cc" ] || cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(gcc-[0-9]*\) .*/\1/p' "$kdir/.config")
+	echo "${cc:-gcc}"
+}
+
+# The suite whose root builds modules for kernel K (loaded by
+# kernel_conf): a Debian kernel of another suite than the host's is built
+# with its own suite's compiler and glibc. Empty: the host builds.
+kernel_root_suite() {
+	if [ "$K_SOURCE" = debian ] && [ "$K_SUITE" != "$(host_suite)" ]; then
+		echo "$K_SUITE"
+	fi
+}
+
+# in_root ROOT KDIR CMD...: run CMD in the build root ROOT, for the
+# unpacked Debian kernel whose headers are KDIR (.../usr/src/linux-headers-ABI),
+# in a mount namespace of its own (nothing stays mounted). Mounted: /proc
+# (7.x objtool reads it); the kernel's usr/src and usr/lib/linux-kbuild-*
+# at their real paths (7.x headers insist on /usr/src, and their scripts
+# link to ../../lib/linux-kbuild-*); the cache and build directories at
+# their own paths. CMD should use /usr/src/linux-headers-ABI as its KDIR
+# (root_kdir): make run from elsewhere puts external modules' objects in
+# the headers (7.x: KBUILD_EXTMOD_OUTPUT).
+in_root() {
+	local root=$1 kroot=${2%/usr/src/*}
+	shift 2
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	unshare --mount --propagation private -- bash -euc '
+		r=$1 kroot=$2 cache=$3 build=$4
+		shift 4
+		mount -t proc proc "$r/proc"
+		mount --bind "$kroot/usr/src" "$r/usr/src"
+		for d in "$kroot"/usr/lib/linux-kbuild-*; do
+			mkdir -p "$r/usr/lib/${d##*/}"
+			mount --bind "$d" "$r/usr/lib/${d##*/}"
+		done
+		for d in "$cache" "$build"; do
+			mkdir -p "$r$d"
+			mount --bind "$d" "$r$d"
+		done
+		exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LANG=C.UTF-8 "$@"' _ "$root" "$kroot" "$TWA_CACHE" "$TWA_BUILD" "$@"
+}
+root_kdir() { echo "/usr/src/${1##*/usr/src/}"; }
 
 # A build step's key: a hash of the named files (name and contents) and
 # any extra words. A step whose stamp holds its key is up to date.
