@@ -1,29 +1,64 @@
 #!/usr/bin/env bash
 # The kernel matrix: one line per kernels/NAME.conf, with what the kernel
-# offers as read from its own config and headers (once it is in the cache).
+# offers as read from its own config and headers (once it is in the cache)
+# and what the module chose on it in its last boot.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: scripts/list-kernels.sh [--fetch]   (make list-kernels)
+Usage: scripts/list-kernels.sh [--fetch] [--markdown]   (make list-kernels)
 
 Prints each kernel target of kernels/*.conf: name, where it comes from,
-what make test runs on it, and what it offers (nohz_full, preemption model,
-ibt, kunit, kasan, native-no-ipi: read from its .config and headers). A
-kernel not in the cache yet says so; --fetch fetches or builds it first.
+what make test runs on it, its ABI, the compiler it was built with and the
+one its modules are built with (here, or in a root of its own suite), and
+what it offers (nohz_full, preemption model, ibt, kunit, kasan,
+native-no-ipi: read from its .config and headers). A kernel not in the
+cache yet says so; --fetch fetches or builds it first. From the module's
+features as its last make test boot printed them: how it reaches
+wake_up_state and what its unload waits with.
+--markdown  the same as a Markdown table (the README's kernel table).
 USAGE
 }
-fetch=0
-case "${1:-}" in
--h | --help) usage; exit 0 ;;
---fetch) fetch=1 ;;
-"") ;;
-*) usage >&2; exit 2 ;;
-esac
+fetch=0 md=0
+for a in "$@"; do
+	case "$a" in
+	-h | --help) usage; exit 0 ;;
+	--fetch) fetch=1 ;;
+	--markdown) md=1 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
 
-printf '%-11s %-7s %-36s %-12s %s\n' KERNEL SOURCE PACKAGE TESTS OFFERS
+# The feature VALUE the smoke test printed in the kernel's last boot.
+feature() {
+	local f=$TWA_BUILD/$1/runs/tests/console.log
+	[ -f "$f" ] || { echo "-"; return; }
+	sed -n "s/^# feature $2 \\([^ ]*\\).*/\\1/p" "$f" | head -1 | grep . || echo "-"
+}
+# The compiler named by the kernel's config: "gcc-16 16.2.0".
+config_cc() {
+	sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1" | awk '{
+		sub(/^x86_64-linux-gnu-/, "", $1)
+		for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+\.[0-9]+$/) { print $1, $i; exit }
+		print $1 }'
+}
+
+row() {
+	if [ "$md" = 1 ]; then
+		printf '| %s ' "$@"
+		echo '|'
+	else
+		printf '%-11s %-8s %-24s %-14s %-11s %-21s %-21s %s\n' "$@"
+	fi
+}
+if [ "$md" = 1 ]; then
+	echo "| kernel | suite | ABI | compiler (modules built in) | tests | preemption | NO_HZ_FULL | native NO_IPI | wake_up_state via | unload waits with |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+else
+	row KERNEL SUITE ABI COMPILER TESTS WAKE UNLOAD-SYNC OFFERS
+fi
 for k in $(kernels_all); do
 	kernel_conf "$k"
 	env=""
@@ -34,8 +69,23 @@ for k in $(kernels_all); do
 	elif [ -f "$TWA_BUILD/$k/kernel.env" ]; then
 		env=$TWA_BUILD/$k/kernel.env
 	fi
+	abi="-" cc="-" where=host
 	offers="(not in the cache: make list-kernels FETCH=1)"
-	[ -n "$env" ] && offers=$(kernel_offers "$env")
-	printf '%-11s %-7s %-36s %-12s %s\n' "$k" "$K_SOURCE" "$K_SUITE/$K_PACKAGE" \
-		"${K_TESTS// /,}" "$offers"
+	if [ -n "$env" ]; then
+		offers=$(kernel_offers "$env")
+		abi=$(sed -n 's/^KRELEASE=//p' "$env")
+		cc=$(config_cc "$(sed -n 's/^KCONFIG=//p' "$env")")
+	fi
+	[ -n "$(kernel_root_suite)" ] && where="$K_SUITE root"
+	wake=$(feature "$k" wake_up_state) unload=$(feature "$k" unload_sync)
+	if [ "$md" = 1 ]; then
+		preempt=$(grep -o 'preempt=[^ ]*' <<<"$offers" || echo "preempt=-")
+		nohz=no native=no
+		[[ " $offers " == *" nohz_full "* ]] && nohz=yes
+		[[ " $offers " == *" native-no-ipi "* ]] && native=yes
+		row "$k" "$K_SUITE" "$abi" "$cc ($where)" "${K_TESTS// /, }" "${preempt#preempt=}" \
+			"$nohz" "$native" "$wake" "$unload"
+	else
+		row "$k" "$K_SUITE" "$abi" "$cc" "${K_TESTS// /,}" "$wake" "$unload" "$offers"
+	fi
 done
