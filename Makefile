@@ -8,6 +8,7 @@
 #   make test [KERNELS="A B"]  every test on every kernel (or those named)
 #   make kunit               KUnit suites on kernels built from Debian sources
 #   make list-kernels        the kernel matrix (kernels/*.conf), what each offers
+#                            (FETCH=1: fetch the missing; MARKDOWN=1: a table)
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -18,7 +19,9 @@ OPS ?= 1000
 
 # Debian's headers name the compiler the kernel was built with (5.10:
 # gcc-10, which bookworm lacks). Where it is missing, the machine's gcc
-# builds a module that loads and runs: say so and use it.
+# builds a module that loads and runs: say so and use it. (make test and
+# make run build such kernels' modules in a root of their own suite, with
+# their own compiler: scripts/build-root.sh.)
 TWA_KCC := $(shell sed -n 's/^CC = .*(CROSS_COMPILE)\(gcc-[0-9]*\)$$/\1/p' \
 	     $(KDIR)/.kernelvariables 2>/dev/null)
 ifneq ($(TWA_KCC),)
@@ -52,13 +55,13 @@ test:
 	scripts/test.sh $(KERNELS)
 
 list-kernels:
-	scripts/list-kernels.sh $(if $(FETCH),--fetch)
+	scripts/list-kernels.sh $(if $(FETCH),--fetch) $(if $(MARKDOWN),--markdown)
 
 kunit:
 	scripts/kunit.sh
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,/^$$/{/^#/p}' Makefile
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) $(TWA_CC) clean; fi

@@ -35,7 +35,7 @@ done
 feature() {
 	local f=$TWA_BUILD/$1/runs/tests/console.log
 	[ -f "$f" ] || { echo "-"; return; }
-	sed -n "s/^# feature $2 \\([^ ]*\\).*/\\1/p" "$f" | head -1 | grep . || echo "-"
+	tr -d '\r' <"$f" | sed -n "s/^# feature $2 \\([^ ]*\\).*/\\1/p" | head -1 | grep . || echo "-"
 }
 # The compiler named by the kernel's config: "gcc-16 16.2.0".
 config_cc() {
