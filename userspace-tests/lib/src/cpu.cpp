@@ -1,5 +1,7 @@
 #include "twa/cpu.hpp"
 
+#include "twa/noise.hpp"
+
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,8 +44,8 @@ char task_state(pid_t tid)
 	return parse_stat_state(line);
 }
 
-Spinner::Spinner(int cpu, std::function<void()> syscall)
-    : cpu_(cpu), syscall_(std::move(syscall)), thread_([this] { run(); })
+Spinner::Spinner(int cpu, std::function<void()> syscall, NoiseMeter* noise)
+    : cpu_(cpu), syscall_(std::move(syscall)), noise_(noise), thread_([this] { run(); })
 {
 	while (!tid_.load())
 		std::this_thread::yield();
@@ -55,14 +57,19 @@ void Spinner::run()
 {
 	pin_err_ = pin_to_cpu(cpu_);
 	tid_ = gettid_now();
-	// No syscalls from here on unless asked: the loop only reads memory.
+	// No syscalls from here on unless asked: the loop only reads memory
+	// (and, measuring noise, the cycle counter: no syscall either).
 	while (!stop_.load(std::memory_order_relaxed)) {
+		if (noise_)
+			noise_->observe(cycles());
 		auto req = requested_.load(std::memory_order_acquire);
 		if (req != done_.load(std::memory_order_relaxed)) {
 			if (syscall_)
 				syscall_();
 			else
 				(void)getppid();
+			if (noise_)
+				noise_->restart(cycles());
 			done_.store(req, std::memory_order_release);
 		}
 	}

@@ -11,11 +11,12 @@
 
 namespace twa {
 
-std::uint64_t Sample::latency_pct(double p) const
+std::uint64_t Sample::latency_pct(double p) const { return percentile(latencies_ns, p); }
+
+std::uint64_t percentile(std::vector<std::uint64_t> v, double p)
 {
-	if (latencies_ns.empty())
+	if (v.empty())
 		return 0;
-	auto v = latencies_ns;
 	std::sort(v.begin(), v.end());
 	auto idx =
 	    static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(v.size() - 1)));

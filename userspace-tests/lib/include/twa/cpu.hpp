@@ -11,6 +11,8 @@
 
 namespace twa {
 
+class NoiseMeter;
+
 // Pin the calling thread to @cpu. Returns 0 or an errno value.
 int pin_to_cpu(int cpu);
 int current_cpu();
@@ -29,8 +31,10 @@ char task_state(pid_t tid);
 // "next kernel entry" on demand).
 class Spinner {
 public:
-	// @syscall is what "make a syscall" does (default: getppid()).
-	explicit Spinner(int cpu, std::function<void()> syscall = {});
+	// @syscall is what "make a syscall" does (default: getppid()). With
+	// @noise, the loop reads the cycle counter on every turn and feeds it
+	// (its own syscalls excepted): what the thread loses to interruptions.
+	explicit Spinner(int cpu, std::function<void()> syscall = {}, NoiseMeter* noise = nullptr);
 	~Spinner();
 	Spinner(const Spinner&) = delete;
 	Spinner& operator=(const Spinner&) = delete;
@@ -47,6 +51,7 @@ private:
 	void run();
 	int cpu_;
 	std::function<void()> syscall_;
+	NoiseMeter* noise_;
 	std::atomic<pid_t> tid_{0};
 	std::atomic<int> pin_err_{0};
 	std::atomic<bool> stop_{false};

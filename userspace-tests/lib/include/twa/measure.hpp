@@ -73,4 +73,7 @@ std::string sender_lines(const Sample& s);
 
 int env_int(const char* name, int def);
 
+// The @p-th percentile (0..100, nearest rank) of @v; 0 if empty.
+std::uint64_t percentile(std::vector<std::uint64_t> v, double p);
+
 } // namespace twa
