@@ -4,10 +4,16 @@
   report.py [--out DIR] [--accel tcg|kvm] BENCH.jsonl [BENCH.jsonl...]
       one kernel: the JSON-lines files of twa-bench runs (a normal boot and,
       optionally, a nohz_full boot); writes
-      DIR/<kernel-release>/report.{json,md}, ipis.svg, latency.svg and prints
-      the table.
+      DIR/<kernel-release>/report.{json,md}, ipis.svg, latency.svg (CDF),
+      sweep.svg and prints the tables.
   report.py --combine [--out DIR] REPORT.json [REPORT.json...]
       several kernels: writes DIR/comparison.{json,md} and prints the table.
+  report.py --check [--out DIR] BENCH.jsonl...
+      as the first form, then exit 1 unless the run is complete: every
+      supported scenario ran all its items without an error, the spinner's
+      scenarios have the target's lost time, every sweep point queued and
+      ran its items, and the headline could be computed (make test's
+      check of the benchmark's plumbing; it judges no figure).
 """
 
 import argparse
@@ -26,7 +32,7 @@ NOTE = ("Counts and ratios are the result. Under emulation (TCG) absolute "
 
 
 def read_bench(paths):
-    env, scenarios, uring = None, [], []
+    env, scenarios, uring, baselines, sweep = None, [], [], [], []
     for path in paths:
         with open(path, errors="replace") as f:
             for line in f:
@@ -41,9 +47,13 @@ def read_bench(paths):
                     scenarios.append(rec)
                 elif kind == "io_uring":
                     uring.append(rec)
+                elif kind == "noise_baseline":
+                    baselines.append(rec)
+                elif kind == "sweep":
+                    sweep.append(rec)
     if env is None:
         sys.exit("report.py: no twa-bench output (env record) in %s" % ", ".join(paths))
-    return env, scenarios, uring
+    return env, scenarios, uring, baselines, sweep
 
 
 def fill_scenario(s, none_cost):
@@ -53,15 +63,86 @@ def fill_scenario(s, none_cost):
                  wakeups=0, sender_side=False, sent=None, kick_calls=None,
                  kick_ipis_per_item=None, senders=[], ran_before_syscall=None, latency_ns=None,
                  queue_ns_per_item=None, queue_cost_vs_none=None, error=None,
-                 poke=None, poke_after_ms=None)
+                 poke=None, poke_after_ms=None, latency_quantiles_ns=None, target_lost=None)
         return s
     base = none_cost.get((s["target"], s["impl"]))
     q = s.get("queue_ns_per_item")
     s["queue_cost_vs_none"] = round(q / base, 3) if base and q is not None else None
+    s.setdefault("latency_quantiles_ns", None)
+    s.setdefault("target_lost", None)
     return s
 
 
-def build_report(env, scenarios, uring, accel):
+def find(scenarios, target, mode, impl):
+    return next((s for s in scenarios if (s["target"], s["mode"], s["impl"]) == (target, mode, impl)
+                 and s.get("supported")), None)
+
+
+def ratio(a, b):
+    return round(a / b, 1) if a is not None and b else None
+
+
+def sweep_saving(sweep, impl):
+    """Target time per item SIGNAL loses beyond NO_IPI at one offered rate
+    (1000/s if swept, else the lowest both have): equal windows, so the
+    baseline's uncertainty weighs the same on both."""
+    pts = {(p["mode"], p["offered_per_s"]): p for p in sweep
+           if p["impl"] == impl and p["target"] == "spinner" and not p.get("error")}
+    rates = sorted(r for (m, r) in pts if m == "signal" and r and ("signal_no_ipi", r) in pts)
+    if not rates:
+        return None, None
+    rate = 1000 if 1000 in rates else rates[0]
+    return pts[("signal", rate)]["lost_ns_per_item"] - pts[("signal_no_ipi", rate)]["lost_ns_per_item"], rate
+
+
+def headline(env, scenarios, sweep=()):
+    """What NO_IPI saves and costs against SIGNAL, for a spinning target."""
+    impl = "native" if env["native_signal_no_ipi"] else "backport"
+    sig = find(scenarios, "spinner", "signal", impl)
+    nip = find(scenarios, "spinner", "signal_no_ipi", impl)
+    if not sig or not nip:
+        return None
+
+    def kicks(s):
+        return s["kick_ipis_per_item"] if s.get("sender_side") else s["ipis_per_item"]
+
+    def lost(s):
+        return (s.get("target_lost") or {}).get("lost_ns_per_item")
+
+    lat = lambda s, p: (s.get("latency_ns") or {}).get(p)
+    saved, rate = sweep_saving(sweep, impl)
+    if saved is None and lost(sig) is not None and lost(nip) is not None:
+        saved = lost(sig) - lost(nip)
+    h = {
+        "target": "spinner", "impl": impl,
+        "ipis_saved_per_item": round(kicks(sig) - kicks(nip), 3),
+        "target_ns_saved_per_item": saved,
+        "target_saving_rate_per_s": rate,
+        "latency_p50_ns": {"signal": lat(sig, "p50"), "signal_no_ipi": lat(nip, "p50"),
+                           "ratio": ratio(lat(nip, "p50"), lat(sig, "p50"))},
+        "latency_p99_ns": {"signal": lat(sig, "p99"), "signal_no_ipi": lat(nip, "p99"),
+                           "ratio": ratio(lat(nip, "p99"), lat(sig, "p99"))},
+    }
+    h["text"] = ("%s: TWA_SIGNAL_NO_IPI instead of TWA_SIGNAL (%s, to a task spinning in user "
+                 "space) saves %.2f IPIs per item and %s of the target's time per item%s; it pays "
+                 "latency p50 %s instead of %s (x%s), p99 %s instead of %s (x%s)." % (
+                     env["kernel"], impl, h["ipis_saved_per_item"],
+                     "-" if saved is None else "%.1f us" % (saved / 1000.0),
+                     " (at %d items/s)" % rate if rate else " (one item at a time)",
+                     dur(lat(nip, "p50")), dur(lat(sig, "p50")), fmt(h["latency_p50_ns"]["ratio"], 1),
+                     dur(lat(nip, "p99")), dur(lat(sig, "p99")), fmt(h["latency_p99_ns"]["ratio"], 1)))
+    return h
+
+
+def dur(ns):
+    if ns is None:
+        return "-"
+    if ns >= 1e6:
+        return "%.2f ms" % (ns / 1e6)
+    return "%.1f us" % (ns / 1e3)
+
+
+def build_report(env, scenarios, uring, accel, baselines=(), sweep=()):
     none_cost = {(s["target"], s["impl"]): s["queue_ns_per_item"]
                  for s in scenarios if s["mode"] == "none" and s.get("supported")}
     scenarios = [fill_scenario(s, none_cost) for s in scenarios]
@@ -83,7 +164,10 @@ def build_report(env, scenarios, uring, accel):
         "wake_up_state": env.get("wake_up_state"),
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "note": NOTE,
+        "headline": headline(env, scenarios, sweep),
+        "noise_baselines": list(baselines),
         "scenarios": scenarios,
+        "sweep": list(sweep),
         "io_uring": uring,
     }
 
@@ -104,24 +188,58 @@ def scenario_table(rep):
     head = ("| target | mode | impl | items | ran | kick IPIs/item (sent) | kick calls | "
             "wake IPIs (sent) | other IPIs (sent) | IPIs/item (received) | RES | CAL | "
             "ran before syscall | p50 us | p90 us | p99 us | max us | queue ns/item | cost vs none | "
-            "if not run: after |")
-    rows = [head, "|" + "---|" * 20]
+            "target interruptions/item | target lost us/item | if not run: after |")
+    rows = [head, "|" + "---|" * 22]
     for s in rep["scenarios"]:
         if not s["supported"]:
             rows.append("| %s | %s | %s | unsupported (EOPNOTSUPP) |%s" %
-                        (s["target"], s["mode"], s["impl"], " |" * 16))
+                        (s["target"], s["mode"], s["impl"], " |" * 18))
             continue
         lat = s["latency_ns"] or {}
         sent = s.get("sent") or {}
-        rows.append("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        tl = s.get("target_lost") or {}
+        rows.append("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             s["target"], s["mode"], s["impl"], s["items"], s["ran"],
             fmt(s.get("kick_ipis_per_item")), fmt(s.get("kick_calls")),
             fmt(sent.get("wake")), fmt(sent.get("other")), fmt(s["ipis_per_item"]),
             s["res"], s["cal"], fmt(s["ran_before_syscall"]),
             us(lat.get("p50")), us(lat.get("p90")), us(lat.get("p99")), us(lat.get("max")),
             fmt(s["queue_ns_per_item"], 0), fmt(s["queue_cost_vs_none"], 2),
+            fmt(tl.get("interruptions_per_item"), 3), us(tl.get("lost_ns_per_item")),
             "%d ms: %s" % (s.get("poke_after_ms") or 0, s.get("poke") or "-")))
     return rows
+
+
+def sweep_table(rep):
+    rows = ["| mode | impl | offered/s | achieved/s | items | refused | kick IPIs/s | kick IPIs/item | "
+            "target interruptions/s | target lost us/s | target lost us/item | p50 us | p99 us |",
+            "|" + "---|" * 13]
+    for p in rep["sweep"]:
+        lat = p.get("latency_ns") or {}
+        rows.append("| %s | %s | %s | %.0f | %d | %d | %.0f | %s | %.0f | %s | %s | %s | %s |%s" % (
+            p["mode"], p["impl"], "back to back" if p["offered_per_s"] is None else "%.0f" % p["offered_per_s"],
+            p["achieved_per_s"], p["queued"], p["refused"], p["kick_ipis_per_s"],
+            fmt(p["kick_ipis_per_item"]), p["interruptions_per_s"], us(p["lost_ns_per_s"]),
+            us(p["lost_ns_per_item"]), us(lat.get("p50")), us(lat.get("p99")),
+            "" if not p.get("error") else " error: %s" % p["error"]))
+    return rows
+
+
+def baseline_lines(rep):
+    by_target = {}
+    for b in rep["noise_baselines"]:
+        by_target.setdefault(b["target"], []).append(b)
+    parts = []
+    for target, bs in by_target.items():
+        lost = sorted(b["lost_ns_per_s"] for b in bs)
+        count = sorted(b["interruptions_per_s"] for b in bs)
+        parts.append("%s: median %.0f interruptions/s and %s lost/s (%s to %s) over %d windows, "
+                     "threshold %s" % (target, count[len(count) // 2], dur(lost[len(lost) // 2]),
+                                       dur(lost[0]), dur(lost[-1]), len(bs), dur(bs[0]["threshold_ns"])))
+    if not parts:
+        return []
+    return ["Target noise with nothing queued, measured right before each scenario and sweep "
+            "series and subtracted from its windows: " + "; ".join(parts) + "."]
 
 
 def uring_table(rep):
@@ -157,8 +275,15 @@ def markdown(rep):
         "",
         "## task_work notification",
         "",
-    ] + scenario_table(rep) + ["", "## io_uring completions to a task spinning on CPU 1", ""] \
-        + uring_table(rep) + [""]
+    ] + baseline_lines(rep) + [""] + scenario_table(rep)
+    if rep["sweep"]:
+        lines += ["", "## Rate sweep: items offered to the spinner at fixed rates (open loop)", "",
+                  "One producer on CPU 0 queues items for a fixed time at each offered rate and "
+                  "never waits for them to run: a TIF_NOTIFY_SIGNAL still set merges kicks. "
+                  "Latency from the module's log (its last 4096 items).", ""] + sweep_table(rep)
+    lines += ["", "## io_uring completions to a task spinning on CPU 1", ""] + uring_table(rep) + [""]
+    if rep.get("headline"):
+        lines[1:1] = ["", "**%s**" % rep["headline"]["text"]]
     return "\n".join(lines)
 
 
@@ -206,27 +331,89 @@ def plots(rep, outdir):
                   "kick IPIs per item (sender side)", "set yrange [0:*]\nset xtics font 'sans,9'",
                   "'%s' using 2:xtic(1) title 'native', '' using 3 title 'backport'" % data)
 
-        lat = os.path.join(tmp, "latency.dat")
-        with open(lat, "w") as f:
-            f.write("label p50 p90 p99 max\n")
-            for s in rep["scenarios"]:
-                if not s["supported"] or not s["latency_ns"]:
-                    continue
-                l = s["latency_ns"]
-                vals = [max(l[k], 1) / 1000.0 for k in ("p50", "p90", "p99", "max")]
-                f.write('"%s %s\\n%s" %s\n' % (s["target"], s["mode"], s["impl"],
-                                               " ".join("%.3f" % v for v in vals)))
-        bar_chart(os.path.join(outdir, "latency.svg"), "1400,500",
-                  "Queue-to-run latency per scenario: %s (%s; emulated, compare ratios)"
-                  % (rep["kernel"], rep["accel"].upper()),
-                  "latency (us, log scale)", "set logscale y\nset xtics rotate by -60 font 'sans,8'",
-                  "'%s' using 2:xtic(1) title 'p50', '' using 3 title 'p90', "
-                  "'' using 4 title 'p99', '' using 5 title 'max'" % lat)
+        latency_cdf(rep, tmp, os.path.join(outdir, "latency.svg"))
+        if rep["sweep"]:
+            sweep_plot(rep, tmp, os.path.join(outdir, "sweep.svg"))
+
+
+def gnuplot(script):
+    if not shutil.which("gnuplot"):
+        print("report.py: gnuplot not found (package gnuplot-nox): no plots", file=sys.stderr)
+        return
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+MODE_COLOR = {"none": "#777777", "resume": "#1f77b4", "signal": "#d62728",
+              "signal_no_ipi": "#2ca02c"}
+
+
+def latency_cdf(rep, tmp, out):
+    """Queue-to-run latency as a CDF per scenario: log time axis, one colour
+    per mode, native solid and backport dashed; spinner and nohz targets."""
+    plots = []
+    for i, s in enumerate(rep["scenarios"]):
+        q = s.get("latency_quantiles_ns")
+        if not s.get("supported") or not q or s["target"] not in ("spinner", "nohz"):
+            continue
+        path = os.path.join(tmp, "cdf%d.dat" % i)
+        with open(path, "w") as f:
+            for quant, ns in q:
+                f.write("%.3f %.4f\n" % (max(ns, 1) / 1000.0, quant / 100.0))
+        plots.append("'%s' using 1:2 with lines lw 2 lc rgb '%s' dt %d title '%s %s %s'" % (
+            path, MODE_COLOR.get(s["mode"], "black"), 1 if s["impl"] == "native" else 2,
+            s["target"], s["mode"], s["impl"]))
+    if not plots:
+        return
+    gnuplot("""
+set terminal svg size 1100,550 dynamic noenhanced font 'sans,11' background rgb 'white'
+set output '%s'
+set title 'Queue-to-run latency CDF: %s (%s; emulated, compare modes)'
+set logscale x
+set xlabel 'latency (us, log scale)'
+set ylabel 'fraction of items'
+set yrange [0:1.02]
+set key outside right top font 'sans,9'
+set grid
+plot %s
+""" % (out, rep["kernel"], rep["accel"].upper(), ", ".join(plots)))
+
+
+def sweep_plot(rep, tmp, out):
+    """Kick IPIs/s and target time lost/s against the rate of work, log-log."""
+    series = {}
+    for p in rep["sweep"]:
+        series.setdefault((p["mode"], p["impl"]), []).append(p)
+    ipis, lost = [], []
+    for (mode, impl), pts in series.items():
+        path = os.path.join(tmp, "sweep-%s-%s.dat" % (mode, impl))
+        with open(path, "w") as f:
+            for p in sorted(pts, key=lambda p: p["achieved_per_s"]):
+                # Log axes have no zero: 0 is drawn at 0.1.
+                f.write("%.1f %.3f %.3f\n" % (p["achieved_per_s"], max(p["kick_ipis_per_s"], 0.1),
+                                               max(p["lost_ns_per_s"] / 1000.0, 0.1)))
+        style = "with linespoints lw 2 lc rgb '%s' dt %d title '%s %s'" % (
+            MODE_COLOR.get(mode, "black"), 1 if impl == "native" else 2, mode, impl)
+        ipis.append("'%s' using 1:2 %s" % (path, style))
+        lost.append("'%s' using 1:3 %s" % (path, style))
+    gnuplot("""
+set terminal svg size 1200,500 dynamic noenhanced font 'sans,11' background rgb 'white'
+set output '%s'
+set multiplot layout 1,2 title 'Rate sweep to a spinning target: %s (%s; 0 drawn at 0.1)'
+set logscale xy
+set grid
+set key top left font 'sans,9'
+set xlabel 'items per second (achieved)'
+set ylabel 'kick IPIs per second (sender side)'
+plot %s
+set ylabel 'target time lost (us per second, beyond baseline)'
+plot %s
+unset multiplot
+""" % (out, rep["kernel"], rep["accel"].upper(), ", ".join(ipis), ", ".join(lost)))
 
 
 def single(args):
-    env, scenarios, uring = read_bench(args.results)
-    rep = build_report(env, scenarios, uring, args.accel)
+    env, scenarios, uring, baselines, sweep = read_bench(args.results)
+    rep = build_report(env, scenarios, uring, args.accel, baselines, sweep)
     outdir = os.path.join(args.out, rep["kernel"])
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "report.json"), "w") as f:
@@ -237,7 +424,43 @@ def single(args):
         f.write(md)
     plots(rep, outdir)
     print(md)
-    print("report: %s/{report.json,report.md,ipis.svg,latency.svg}" % outdir)
+    print("report: %s/{report.json,report.md,ipis.svg,latency.svg,sweep.svg}" % outdir)
+    if args.check:
+        problems = check(rep)
+        for p in problems:
+            print("report.py: check: %s" % p, file=sys.stderr)
+        print("report.py: check: %s" % ("%d problems" % len(problems) if problems else "complete"))
+        sys.exit(1 if problems else 0)
+
+
+def check(rep):
+    """What makes a benchmark run incomplete (not: what makes it slow)."""
+    problems = []
+    for s in rep["scenarios"]:
+        name = "%s %s/%s" % (s["target"], s["mode"], s["impl"])
+        if not s.get("supported"):
+            continue
+        if s.get("error"):
+            problems.append("%s: %s" % (name, s["error"]))
+        if s["ran"] != s["items"]:
+            problems.append("%s: %d of %d items ran" % (name, s["ran"], s["items"]))
+        if s["target"] != "sleeper" and not s.get("target_lost"):
+            problems.append("%s: no target_lost" % name)
+        if not s.get("latency_quantiles_ns"):
+            problems.append("%s: no latency_quantiles_ns" % name)
+    if not rep["sweep"]:
+        problems.append("no sweep points")
+    for p in rep["sweep"]:
+        name = "sweep %s/%s at %s" % (p["mode"], p["impl"], p["offered_per_s"] or "back to back")
+        if p.get("error"):
+            problems.append("%s: %s" % (name, p["error"]))
+        if p["queued"] == 0 or p["ran"] != p["queued"]:
+            problems.append("%s: %d queued, %d ran" % (name, p["queued"], p["ran"]))
+    if not rep["noise_baselines"]:
+        problems.append("no noise baseline")
+    if not rep.get("headline"):
+        problems.append("no headline (spinner signal and signal_no_ipi missing)")
+    return problems
 
 
 def combine(args):
@@ -289,14 +512,16 @@ def combine(args):
                 cells += [fmt(u.get("kicks_per_op")), fmt(u["ipis_per_op"]),
                           fmt(u["ops_per_s_vs_default"], 2)]
         urows.append("| %s | %s |" % (name, " | ".join(cells)))
+    heads = ["- " + r["headline"]["text"] for r in reps if r.get("headline")]
     md = "\n".join(["# twa-noipi: kernels compared", "",
                     "Accel: %s. %s" % (", ".join(sorted({r["accel"].upper() for r in reps})), NOTE), ""]
-                   + rows + ["", "## io_uring", ""] + urows + [""])
+                   + heads + ([""] if heads else []) + rows + ["", "## io_uring", ""] + urows + [""])
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "comparison.md"), "w") as f:
         f.write(md)
     with open(os.path.join(args.out, "comparison.json"), "w") as f:
-        json.dump({"kernels": kernels, "scenarios": table,
+        json.dump({"kernels": kernels, "headlines": {r["kernel"]: r.get("headline") for r in reps},
+                   "scenarios": table,
                    "io_uring": {r["kernel"]: r["io_uring"] for r in reps}}, f, indent=2)
         f.write("\n")
     print(md)
@@ -308,6 +533,7 @@ def main():
     p.add_argument("--out", default="results")
     p.add_argument("--accel", default="tcg")
     p.add_argument("--combine", action="store_true")
+    p.add_argument("--check", action="store_true")
     p.add_argument("results", nargs="+")
     args = p.parse_args()
     combine(args) if args.combine else single(args)

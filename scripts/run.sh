@@ -16,12 +16,15 @@ newest ABI that PACKAGE depends on in SUITE, with no file to write.
 Installs missing host packages (as root), fetches the kernel, builds the
 module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs and
 runs twa-bench: every mode x impl to a task spinning on CPU 1 and to one
-asleep there, one item in flight, N items each (--items, default 1000); the
-io_uring ring setups, N completions each (--ops, default 1000); where the
-kernel's config has CONFIG_NO_HZ_FULL=y a second boot with nohz_full=1 for a
-spinner on a tick-less CPU 1. Writes results/<kernel-release>/report.{json,md},
-ipis.svg and latency.svg; with several kernels, also
-results/comparison.{md,json}.
+asleep there, one item in flight, N items each (--items, default 1000), with
+the time the spinner loses to interruptions (osnoise-style, beyond a
+baseline measured with nothing queued); a rate sweep (signal and
+signal_no_ipi offered to the spinner at 100, 1000, 10000, 100000 items/s and
+back to back, a second each); the io_uring ring setups, N completions each
+(--ops, default 1000); where the kernel's config has CONFIG_NO_HZ_FULL=y a
+second boot with nohz_full=1 for a spinner on a tick-less CPU 1. Writes
+results/<kernel-release>/report.{json,md}, ipis.svg, latency.svg (CDF) and
+sweep.svg; with several kernels, also results/comparison.{md,json}.
 
 Environment: TWA_KVM=1 to use KVM where nested KVM works (never the
 default), TWA_RESULTS (default: results/).
@@ -57,7 +60,7 @@ for s in "${kernels[@]}"; do
 	if [[ " $(kernel_offers "$TWA_BUILD/$s/kernel.env") " == *" nohz_full "* ]]; then
 		log "== $s: nohz_full=1 boot: a spinner on a tick-less CPU 1"
 		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench-nohz --tests twa-bench \
-			--append nohz_full=1 --args "--targets nohz --no-uring --items $items" \
+			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items" \
 			--follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/bench-nohz/files/twa-bench/bench.jsonl")
 	fi

@@ -6,6 +6,7 @@
 #include "twa/client.hpp"
 #include "twa/cpu.hpp"
 #include "twa/measure.hpp"
+#include "twa/noise.hpp"
 #include "twa/uring.hpp"
 
 #include <fcntl.h>
@@ -16,11 +17,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -36,12 +40,22 @@ struct Options {
 	int ops = 1000;
 	std::vector<std::string> targets{"spinner", "sleeper"};
 	bool uring = true;
+	// Offered rates of the sweep, items per second; 0: back to back.
+	std::vector<double> rates{100, 1000, 10000, 100000, 0};
+	double sweep_seconds = 1.0;
+	bool sweep = true;
+	// Under TCG a kick's whole round trip (entry, IPI, task_work, exit)
+	// often takes under 5 us of the guest's clock: at 1 us each kick to a
+	// spinner is one interruption.
+	double noise_threshold_us = 1.0;
+	double baseline_seconds = 0.5;
 };
 
 void usage(std::FILE* f)
 {
 	std::fprintf(f, "usage: twa-bench [--items N] [--ops N] [--targets spinner,sleeper,nohz]"
-	                " [--no-uring]\n");
+	                " [--no-uring] [--no-sweep] [--rates R,R,...] [--sweep-seconds S]"
+	                " [--noise-threshold-us U]\n");
 }
 
 std::vector<std::string> split(const std::string& s, char sep)
@@ -68,10 +82,23 @@ bool parse_args(int argc, char** argv, Options& o)
 			o.targets = split(v, ',');
 		else if (a == "--no-uring")
 			o.uring = false;
+		else if (a == "--no-sweep")
+			o.sweep = false;
+		else if (a == "--rates" && (v = next())) {
+			o.rates.clear();
+			for (const auto& r : split(v, ','))
+				o.rates.push_back(std::atof(r.c_str()));
+		} else if (a == "--sweep-seconds" && (v = next()))
+			o.sweep_seconds = std::atof(v);
+		else if (a == "--noise-threshold-us" && (v = next()))
+			o.noise_threshold_us = std::atof(v);
 		else
 			return false;
 	}
-	return o.items > 0 && o.ops > 0 && !o.targets.empty();
+	bool rates_ok =
+	    std::all_of(o.rates.begin(), o.rates.end(), [](double r) { return r >= 0; });
+	return o.items > 0 && o.ops > 0 && !o.targets.empty() && rates_ok && o.sweep_seconds > 0 &&
+	       o.noise_threshold_us > 0;
 }
 
 std::FILE* console()
@@ -132,12 +159,64 @@ struct Target {
 	const char* flush_how = "";
 	bool marks = false; // poke writes "mark": ran_before_syscall is meaningful
 	std::atomic<bool> self_signal{false}; // spinner: next syscall is raise(SIGUSR1)
+	std::unique_ptr<NoiseMeter> noise;    // spinners: what the target loses
 	std::unique_ptr<Spinner> spinner;
 	std::unique_ptr<Sleeper> sleeper;
 	int control_fd = -1;
+	// Noise with nothing queued, per second of wall time.
+	double base_count_per_s = 0, base_ns_per_s = 0;
 };
 
-std::unique_ptr<Target> make_target(const std::string& name, const Client& c)
+double ns_of(std::uint64_t cyc) { return static_cast<double>(cyc) / cycles_per_ns(); }
+double seconds_since(std::chrono::steady_clock::time_point t0)
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// What the target lost over a window of @seconds beyond its baseline:
+// interruptions and nanoseconds (never below zero).
+struct Lost {
+	double count = 0, ns = 0;
+	std::uint64_t raw_count = 0;
+	double raw_ns = 0;
+};
+Lost lost_beyond_baseline(const Target& t, const NoiseTotals& d, double seconds)
+{
+	Lost l;
+	l.raw_count = d.count;
+	l.raw_ns = ns_of(d.cycles);
+	l.count = std::max(0.0, static_cast<double>(d.count) - t.base_count_per_s * seconds);
+	l.ns = std::max(0.0, l.raw_ns - t.base_ns_per_s * seconds);
+	return l;
+}
+
+// The target's noise with nothing queued: the tick, the host's own
+// interruptions of the vCPU, anything else. Measured right before each
+// scenario and sweep series (@before names it), as the host's share of
+// the vCPU drifts; subtracted from that scenario's windows.
+void measure_baseline(Target& t, const std::string& before, const Options& o)
+{
+	auto n0 = t.noise->totals();
+	auto t0 = std::chrono::steady_clock::now();
+	std::this_thread::sleep_for(std::chrono::duration<double>(o.baseline_seconds));
+	double sec = seconds_since(t0);
+	auto d = t.noise->totals() - n0;
+	t.base_count_per_s = static_cast<double>(d.count) / sec;
+	t.base_ns_per_s = ns_of(d.cycles) / sec;
+	std::ostringstream j;
+	j << "{\"kind\":\"noise_baseline\",\"target\":" << json_str(t.name)
+	  << ",\"before\":" << json_str(before) << ",\"seconds\":" << sec
+	  << ",\"threshold_ns\":" << o.noise_threshold_us * 1000.0
+	  << ",\"cycles_per_ns\":" << cycles_per_ns()
+	  << ",\"interruptions_per_s\":" << t.base_count_per_s
+	  << ",\"lost_ns_per_s\":" << t.base_ns_per_s << "}";
+	emit(j.str());
+	progress(t.name + " baseline before " + before + ": " +
+	         std::to_string(std::lround(t.base_count_per_s)) + " interruptions/s, " +
+	         std::to_string(std::lround(t.base_ns_per_s / 1000.0)) + " us lost/s");
+}
+
+std::unique_ptr<Target> make_target(const std::string& name, const Client& c, const Options& o)
 {
 	auto t = std::make_unique<Target>();
 	t->name = name;
@@ -151,14 +230,19 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c)
 		t->control_fd = ::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
 		int fd = t->control_fd;
 		Target* tp = t.get();
+		t->noise = std::make_unique<NoiseMeter>(
+		    static_cast<std::uint64_t>(o.noise_threshold_us * 1000.0 * cycles_per_ns()));
 		// A signal to itself sends no IPI and runs task_work in
 		// get_signal(): the spinner's way to run TWA_NONE work.
-		t->spinner = std::make_unique<Spinner>(kTargetCpu, [fd, tp, &c] {
-			if (tp->self_signal.load())
-				syscall(SYS_tgkill, getpid(), gettid_now(), SIGUSR1);
-			else if (::write(fd, "mark", 4) < 0)
-				c.mark();
-		});
+		t->spinner = std::make_unique<Spinner>(
+		    kTargetCpu,
+		    [fd, tp, &c] {
+			    if (tp->self_signal.load())
+				    syscall(SYS_tgkill, getpid(), gettid_now(), SIGUSR1);
+			    else if (::write(fd, "mark", 4) < 0)
+				    c.mark();
+		    },
+		    t->noise.get());
 		t->tid = t->spinner->tid();
 		Spinner* sp = t->spinner.get();
 		t->poke = [tp, sp] {
@@ -186,8 +270,36 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c)
 	return t;
 }
 
+// Quantiles of the queue-to-run latency, for a CDF: [[q, ns], ...].
+const double kQuantiles[] = {0,  1,  2,  5,  10, 15, 20, 25, 30, 35, 40, 45,   50,   55,
+                             60, 65, 70, 75, 80, 85, 90, 95, 97, 98, 99, 99.5, 99.9, 100};
+std::string quantiles_json(const std::vector<std::uint64_t>& v)
+{
+	std::ostringstream j;
+	j << "[";
+	bool first = true;
+	for (double q : kQuantiles) {
+		j << (first ? "" : ",") << "[" << q << "," << percentile(v, q) << "]";
+		first = false;
+	}
+	return j.str() + "]";
+}
+
+std::string lost_json(const Lost* l, int items)
+{
+	if (!l)
+		return "null";
+	std::ostringstream j;
+	double n = items > 0 ? items : 1;
+	j << "{\"interruptions\":" << l->raw_count << ",\"lost_ns\":" << std::lround(l->raw_ns)
+	  << ",\"interruptions_per_item\":" << l->count / n
+	  << ",\"lost_ns_per_item\":" << std::lround(l->ns / n) << "}";
+	return j.str();
+}
+
 std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool supported,
-                          const Sample& s, int before_syscall, const char* poke, long poke_after_ms)
+                          const Sample& s, int before_syscall, const char* poke, long poke_after_ms,
+                          const Lost* lost = nullptr)
 {
 	std::ostringstream j;
 	j << "{\"kind\":\"scenario\",\"target\":" << json_str(target)
@@ -218,6 +330,8 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 		j << ",\"latency_ns\":{\"p50\":" << s.latency_pct(50)
 		  << ",\"p90\":" << s.latency_pct(90) << ",\"p99\":" << s.latency_pct(99)
 		  << ",\"max\":" << s.latency_pct(100) << "}"
+		  << ",\"latency_quantiles_ns\":" << quantiles_json(s.latencies_ns)
+		  << ",\"target_lost\":" << lost_json(lost, s.items)
 		  << ",\"queue_ns_per_item\":" << s.per_item(static_cast<double>(s.queue_ns))
 		  << ",\"poke\":" << json_str(poke) << ",\"poke_after_ms\":" << poke_after_ms
 		  << ",\"error\":" << (s.ok() ? "null" : json_str(s.error));
@@ -226,9 +340,104 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 	return j.str();
 }
 
+// One point of the rate sweep: items offered to the spinner at @rate per
+// second (0: back to back) for o.sweep_seconds, open loop: the producer
+// never waits for an item to run, so a flag still set merges kicks.
+void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl impl, double rate)
+{
+	std::ostringstream cmd;
+	cmd << "queue tid=" << t.tid << " mode=" << to_string(mode) << " impl=" << to_string(impl);
+	const std::string line = cmd.str();
+	std::string error;
+	if (int err = c.reset(); err != 0)
+		error = "reset failed: errno " + std::to_string(err);
+	int fd = ::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
+	auto n0 = t.noise->totals();
+	auto t0 = std::chrono::steady_clock::now();
+	auto window = std::chrono::duration<double>(o.sweep_seconds);
+	std::int64_t queued = 0, refused = 0, attempts = 0;
+	while (fd >= 0 && error.empty() && std::chrono::steady_clock::now() - t0 < window) {
+		if (rate > 0)
+			std::this_thread::sleep_until(
+			    t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+				     std::chrono::duration<double>(static_cast<double>(attempts) /
+			                                           rate)));
+		attempts++;
+		if (::write(fd, line.data(), line.size()) >= 0)
+			queued++;
+		else if (errno == EAGAIN || errno == EBUSY)
+			refused++; // too many outstanding: the offered rate is not met
+		else
+			error = "queue failed: errno " + std::to_string(errno);
+	}
+	double produce_s = seconds_since(t0);
+	if (fd >= 0)
+		::close(fd);
+	else
+		error = "cannot open control";
+	// Drain: NO_IPI items run at the target's next kernel entry (its tick);
+	// after a second, make it enter the kernel.
+	if (!c.wait_run(queued, 1000ms) && !c.wait_run(queued, 3000ms, t.poke) && error.empty())
+		error = "items did not run";
+	double window_s = seconds_since(t0);
+	auto lost = lost_beyond_baseline(t, t.noise->totals() - n0, window_s);
+	auto st = c.stats();
+	auto sent = ipis_for(c.ipis(), kTargetCpu);
+	std::vector<std::uint64_t> lat;
+	for (const auto& r : c.items())
+		if (r.tid == t.tid)
+			lat.push_back(r.latency_ns);
+	double per = queued > 0 ? static_cast<double>(queued) : 1.0;
+	std::ostringstream j;
+	j << "{\"kind\":\"sweep\",\"target\":" << json_str(t.name)
+	  << ",\"mode\":" << json_str(std::string(to_string(mode)))
+	  << ",\"impl\":" << json_str(std::string(to_string(impl))) << ",\"offered_per_s\":";
+	if (rate > 0)
+		j << rate;
+	else
+		j << "null";
+	j << ",\"seconds\":" << produce_s << ",\"window_s\":" << window_s
+	  << ",\"queued\":" << queued << ",\"refused\":" << refused << ",\"ran\":" << st.run()
+	  << ",\"achieved_per_s\":" << static_cast<double>(queued) / produce_s
+	  << ",\"kick_calls\":" << st.kick_calls() << ",\"kick_ipis\":" << sent.kick
+	  << ",\"other_ipis\":" << sent.other()
+	  << ",\"kick_ipis_per_s\":" << static_cast<double>(sent.kick) / window_s
+	  << ",\"kick_ipis_per_item\":" << static_cast<double>(sent.kick) / per
+	  << ",\"interruptions_per_s\":" << lost.count / window_s
+	  << ",\"lost_ns_per_s\":" << std::lround(lost.ns / window_s)
+	  << ",\"lost_ns_per_item\":" << std::lround(lost.ns / per)
+	  << ",\"latency_items\":" << lat.size()
+	  << ",\"latency_ns\":{\"p50\":" << percentile(lat, 50)
+	  << ",\"p99\":" << percentile(lat, 99) << "}"
+	  << ",\"error\":" << (error.empty() ? "null" : json_str(error)) << "}";
+	emit(j.str());
+}
+
+void run_sweep(const Client& c, const Features& f, const Options& o, Target& t)
+{
+	for (auto mode : {Mode::Signal, Mode::SignalNoIpi}) {
+		for (auto impl : {Impl::Native, Impl::Backport}) {
+			if (impl == Impl::Native && mode == Mode::SignalNoIpi &&
+			    !f.native_signal_no_ipi())
+				continue;
+			measure_baseline(t,
+			                 "sweep " + std::string(to_string(mode)) + "/" +
+			                     std::string(to_string(impl)),
+			                 o);
+			for (double rate : o.rates) {
+				progress("sweep " + std::string(to_string(mode)) + "/" +
+				         std::string(to_string(impl)) + " at " +
+				         (rate > 0 ? std::to_string(std::lround(rate)) + "/s"
+				                   : std::string("back to back")));
+				sweep_point(c, o, t, mode, impl, rate);
+			}
+		}
+	}
+}
+
 void run_target(const Client& c, const Features& f, const Options& o, const std::string& name)
 {
-	auto t = make_target(name, c);
+	auto t = make_target(name, c, o);
 	const Mode modes[] = {Mode::None, Mode::Resume, Mode::Signal, Mode::SignalNoIpi};
 	for (auto mode : modes) {
 		for (auto impl : {Impl::Native, Impl::Backport}) {
@@ -255,16 +464,29 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 			progress(name + " " + std::string(to_string(mode)) + "/" +
 			         std::string(to_string(impl)) + ": " + std::to_string(n) +
 			         " items");
+			if (t->noise)
+				measure_baseline(*t,
+				                 std::string(to_string(mode)) + "/" +
+				                     std::string(to_string(impl)),
+				                 o);
+			NoiseTotals n0 = t->noise ? t->noise->totals() : NoiseTotals{};
 			auto s = run_items(c, t->tid, mode, impl, n, opt);
+			std::optional<Lost> lost;
+			if (t->noise)
+				lost = lost_beyond_baseline(
+				    *t, t->noise->totals() - n0,
+				    std::chrono::duration<double>(s.elapsed).count());
 			int before = -1;
 			if (t->marks && !none)
 				before = static_cast<int>(
 				    std::count(s.after_mark.begin(), s.after_mark.end(), false));
 			auto how = none ? t->flush_how : t->poke_how;
 			emit(scenario_json(name, mode, impl, true, s, before, how,
-			                   opt.poke_after.count()));
+			                   opt.poke_after.count(), lost ? &*lost : nullptr));
 		}
 	}
+	if (o.sweep && name == "spinner")
+		run_sweep(c, f, o, *t);
 	if (t->spinner)
 		t->spinner->stop();
 	if (t->sleeper)
