@@ -18,6 +18,8 @@ changed), and runs on each what its kernels/KERNEL.conf TESTS ask for:
          consumer, the fuzzer and the race tests; plus a nohz_full=1 boot
          where the kernel's config has CONFIG_NO_HZ_FULL=y
   kunit  the KUnit suites, KTAP parsed on the host
+  bench  in the guest boot, a short twa-bench run (20 items, two sweep
+         points) whose report must be complete (report.py --check)
 KERNEL: any of $(kernels_all | paste -sd' ') (default: all), or any
 Debian kernel as SUITE:PACKAGE (tested with TESTS="dkms guest").
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
@@ -69,6 +71,10 @@ guest_boot() {
 	if [[ " $p " == *" kunit "* ]]; then
 		"$TWA_ROOT/scripts/kunit.sh" --parse tests "$k" || rc=1
 	fi
+	if [[ " $p " == *" twa-bench "* ]]; then
+		python3 "$TWA_ROOT/scripts/report.py" --check --out "$TWA_BUILD/$k/runs/tests/report" \
+			"$TWA_BUILD/$k/runs/tests/files/twa-bench/bench.jsonl" >/dev/null || rc=1
+	fi
 	return "$rc"
 }
 jobs=() # "NAME|COMMAND ARGS..." with words separated by tabs
@@ -86,8 +92,10 @@ for k in "${kernels[@]}"; do
 	if has guest; then
 		p=$progs what=guest
 		if has kunit; then p="kunit $progs" what="guest + kunit"; fi
+		if has bench; then p="$p twa-bench" what="$what + bench"; fi
 		add_job "$k: $what" guest_boot "$k" "$p" --args-for fuzz "$K_FUZZ_SECONDS" \
-			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS"
+			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
+			--args-for twa-bench "--items 20 --ops 20 --rates 1000,0 --sweep-seconds 0.3"
 		if [[ " $(kernel_offers "$TWA_BUILD/$k/kernel.env") " == *" nohz_full "* ]]; then
 			add_job "$k: guest nohz_full=1" "$TWA_ROOT/scripts/qemu-run.sh" --name nohz \
 				--append nohz_full=1 --tests twa-ipi-tests \
