@@ -617,9 +617,10 @@ static unsigned long twa_switches(struct twa_target *t)
  * Queue one item to the spinner on CPU 1 from CPU 0 and check what the
  * module counted at the sender: exactly @kicks kick_process() calls, no
  * wake IPI (a running task is not woken), never more kick IPIs than kicks.
- * Returns the kick IPIs sent, or -1 if the spinner left its CPU meanwhile
- * (kick_process() sends none to a task that is off its CPU, and the
- * spinner yields when something else must run there).
+ * Returns the kick IPIs sent, or -1 if no IPI was owed: the spinner left
+ * its CPU meanwhile (it yields when something else must run there), or was
+ * not on it as kick_process() was called (kicks_due), or a probe hit was
+ * dropped (kprobes' nmissed). A kick owed and not counted is reported.
  */
 static int twa_queue_one(struct kunit *test, struct twa_target *t,
 			 enum twa_mode mode, enum twa_impl impl, int kicks)
@@ -629,52 +630,63 @@ static int twa_queue_one(struct kunit *test, struct twa_target *t,
 	s64 kick0 = twa_ipi_sent(1, TWA_IPI_KICK);
 	s64 wake0 = twa_ipi_sent(1, TWA_IPI_WAKE);
 	s64 calls0 = twa_ipi_kick_calls();
+	s64 due0 = twa_ipi_kicks_due();
+	u64 missed0 = twa_ipi_probes_missed();
 	int notified = atomic_read(&t->notified), i;
-	s64 sent;
+	s64 sent, due;
+	u64 missed;
 
 	KUNIT_ASSERT_EQ(test, __twa_task_work_add(t->task, &w->cb, mode, impl), 0);
 	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_kick_calls() - calls0, (s64)kicks,
 			    "mode %d impl %d", mode, impl);
 	sent = twa_ipi_sent(1, TWA_IPI_KICK) - kick0;
+	due = twa_ipi_kicks_due() - due0;
+	missed = twa_ipi_probes_missed() - missed0;
 	KUNIT_EXPECT_EQ(test, twa_ipi_sent(1, TWA_IPI_WAKE) - wake0, 0LL);
 	KUNIT_EXPECT_LE_MSG(test, sent, (s64)kicks, "mode %d impl %d", mode, impl);
+	if (sent < kicks)
+		kunit_info(test, "mode %d impl %d: kick without a counted IPI: due %lld, probe hits missed %llu, switches %lu -> %lu\n",
+			   mode, impl, due, missed, sw0, twa_switches(t));
 	/* The spinner clears the flag: the next item finds it clear. */
 	for (i = 0; i < 1000 && atomic_read(&t->notified) == notified; i++)
 		usleep_range(100, 200);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->notified), notified + 1);
-	return twa_switches(t) == sw0 ? (int)sent : -1;
+	if (twa_switches(t) != sw0 || due != kicks || missed)
+		return -1;
+	return (int)sent;
 }
 
 /*
  * Ten items; returns how many were queued (each runs when the spinner
  * exits). A mode that must not kick sends no kick IPI, ever. A kicking mode
- * sends one for at least 8 of the items during which the spinner stayed on
- * CPU 1: the floor the user-space suite also states. Debug kernels under a
- * loaded host have shown a kick call without its IPI to a target that had
- * not left its CPU (twice in about fifteen boots); until that is explained,
- * it is bounded, not hidden.
+ * sends one for at least 8 of the items that owed one (the spinner on CPU 1
+ * throughout, no probe hit dropped): the floor the user-space suite also
+ * states. Debug kernels under a loaded host have shown a kick call without
+ * its IPI to a target that had not left its CPU (three times in about
+ * twenty boots); twa_queue_one() reports each with what the module saw.
  */
 #define TWA_SENT_ITEMS	10
 static int twa_expect_sent(struct kunit *test, struct twa_target *t,
 			   enum twa_mode mode, enum twa_impl impl, int kicks)
 {
-	int i, sent, stayed = 0, kicked = 0;
+	int i, sent, owed = 0, kicked = 0;
 
 	for (i = 0; i < TWA_SENT_ITEMS; i++) {
 		sent = twa_queue_one(test, t, mode, impl, kicks);
 		if (sent < 0)
 			continue;
-		stayed++;
+		owed++;
 		kicked += sent;
 	}
-	KUNIT_EXPECT_GT_MSG(test, stayed, 0, "mode %d impl %d: the spinner left CPU 1 each time",
+	KUNIT_EXPECT_GT_MSG(test, owed, 0, "mode %d impl %d: the spinner never stayed on CPU 1",
 			    mode, impl);
-	if (kicks)
-		KUNIT_EXPECT_GE_MSG(test, kicked * 10, stayed * 8,
-				    "mode %d impl %d: %d kick IPIs for %d items on CPU",
-				    mode, impl, kicked, stayed);
-	else
+	if (kicks) {
+		KUNIT_EXPECT_GE_MSG(test, kicked * 10, owed * 8,
+				    "mode %d impl %d: %d kick IPIs for %d items that owed one",
+				    mode, impl, kicked, owed);
+	} else {
 		KUNIT_EXPECT_EQ(test, kicked, 0);
+	}
 	return TWA_SENT_ITEMS;
 }
 

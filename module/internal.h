@@ -76,6 +76,8 @@ void twa_ipi_show_stats(struct seq_file *m);
 void twa_ipi_show_feature(struct seq_file *m);
 s64 twa_ipi_sent(int cpu, enum twa_ipi_class class);
 s64 twa_ipi_kick_calls(void);
+s64 twa_ipi_kicks_due(void);
+u64 twa_ipi_probes_missed(void);
 
 int twa_debugfs_init(void);
 void twa_debugfs_exit(void);

@@ -47,6 +47,8 @@ struct twa_ipi_cpu {
 
 static struct twa_ipi_cpu *twa_ipi_cpus;	/* [nr_cpu_ids] */
 static atomic64_t twa_kick_calls;		/* kick_process() in a twa call */
+/* ... whose target was on another CPU as it was called: an IPI is due. */
+static atomic64_t twa_kicks_due;
 static const char *twa_ipi_state = "off (count_ipis=0)";
 
 /*
@@ -221,12 +223,28 @@ static int twa_ipi_cal_mask_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * kick_process(t) sends an IPI only to a task current on another CPU; a
+ * task's on_cpu is that, a few instructions earlier. What the suites need
+ * to tell a kick that owed no IPI from one whose IPI went uncounted.
+ */
+static bool twa_kick_due(struct task_struct *t)
+{
+#ifdef CONFIG_SMP
+	return READ_ONCE(t->on_cpu) && task_cpu(t) != raw_smp_processor_id();
+#else
+	return false;
+#endif
+}
+
 static int twa_kick_process_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct twa_notifier *n = twa_current_notifier();
 
 	if (n) {
 		atomic64_inc(&twa_kick_calls);
+		if (twa_kick_due((struct task_struct *)regs_get_kernel_argument(regs, 0)))
+			atomic64_inc(&twa_kicks_due);
 		WRITE_ONCE(n->in_kick, true);
 	}
 	return 0;
@@ -309,6 +327,7 @@ static void twa_ipi_reset_counts(void)
 			for (k = 0; k < TWA_IPI_KINDS; k++)
 				atomic64_set(&twa_ipi_cpus[cpu].n[c][k], 0);
 	atomic64_set(&twa_kick_calls, 0);
+	atomic64_set(&twa_kicks_due, 0);
 	atomic64_set(&twa_untracked, 0);
 	raw_spin_lock_irqsave(&twa_senders_lock, flags);
 	memset(twa_senders, 0, sizeof(twa_senders));
@@ -370,6 +389,20 @@ s64 twa_ipi_kick_calls(void)
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_calls);
 
+/* Those of them whose target was current on another CPU; -1 if not counting. */
+s64 twa_ipi_kicks_due(void)
+{
+	return twa_ipi_cpus ? atomic64_read(&twa_kicks_due) : -1;
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kicks_due);
+
+/* Probe hits the kprobes core dropped (a probe hit inside another's handler). */
+u64 twa_ipi_probes_missed(void)
+{
+	return twa_ipi_cpus ? twa_ipi_missed() : 0;
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_probes_missed);
+
 void twa_ipi_show_feature(struct seq_file *m)
 {
 	seq_printf(m, "ipi_count %s\n", twa_ipi_state);
@@ -378,6 +411,7 @@ void twa_ipi_show_feature(struct seq_file *m)
 void twa_ipi_show_stats(struct seq_file *m)
 {
 	seq_printf(m, "kick_calls %lld\n", atomic64_read(&twa_kick_calls));
+	seq_printf(m, "kicks_due %lld\n", atomic64_read(&twa_kicks_due));
 	seq_printf(m, "ipi_missed %lu\n", twa_ipi_cpus ? twa_ipi_missed() : 0);
 	seq_printf(m, "ipi_untracked %lld\n", atomic64_read(&twa_untracked));
 }
