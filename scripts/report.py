@@ -146,11 +146,15 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=()):
     none_cost = {(s["target"], s["impl"]): s["queue_ns_per_item"]
                  for s in scenarios if s["mode"] == "none" and s.get("supported")}
     scenarios = [fill_scenario(s, none_cost) for s in scenarios]
-    default = next((u for u in uring if u["setup"] == "default" and u["supported"]), None)
     for u in uring:
-        ok = u["supported"] and default and default["ops_per_s"]
+        u.setdefault("stimulus", "pipe")
+        u.setdefault("stimulus_supported", True)
+    for u in uring:
+        default = next((d for d in uring if d["setup"] == "default" and d["supported"]
+                        and d["stimulus"] == u["stimulus"] and d["stimulus_supported"]), None)
+        ok = u["supported"] and u["stimulus_supported"] and default and default["ops_per_s"]
         u["ops_per_s_vs_default"] = round(u["ops_per_s"] / default["ops_per_s"], 3) if ok else None
-        if not u["supported"]:
+        if not u["supported"] or not u["stimulus_supported"]:
             u["ipis_per_op"] = None
             u["kicks_per_op"] = None
             u["ops_per_s"] = None
@@ -212,15 +216,18 @@ def scenario_table(rep):
 
 def sweep_table(rep):
     rows = ["| mode | impl | offered/s | achieved/s | items | refused | kick IPIs/s | kick IPIs/item | "
-            "target interruptions/s | target lost us/s | target lost us/item | p50 us | p99 us |",
-            "|" + "---|" * 13]
+            "target interruptions/s | target lost us/s | target lost us/item | p50 us | p99 us | "
+            "CPU 1 received /s |",
+            "|" + "---|" * 14]
     for p in rep["sweep"]:
         lat = p.get("latency_ns") or {}
-        rows.append("| %s | %s | %s | %.0f | %d | %d | %.0f | %s | %.0f | %s | %s | %s | %s |%s" % (
+        recv = sorted((p.get("received") or {}).items(), key=lambda kv: -kv[1])[:3]
+        recv = ", ".join("%s %.0f" % (k, v / p["window_s"]) for k, v in recv) or "-"
+        rows.append("| %s | %s | %s | %.0f | %d | %d | %.0f | %s | %.0f | %s | %s | %s | %s | %s |%s" % (
             p["mode"], p["impl"], "back to back" if p["offered_per_s"] is None else "%.0f" % p["offered_per_s"],
             p["achieved_per_s"], p["queued"], p["refused"], p["kick_ipis_per_s"],
             fmt(p["kick_ipis_per_item"]), p["interruptions_per_s"], us(p["lost_ns_per_s"]),
-            us(p["lost_ns_per_item"]), us(lat.get("p50")), us(lat.get("p99")),
+            us(p["lost_ns_per_item"]), us(lat.get("p50")), us(lat.get("p99")), recv,
             "" if not p.get("error") else " error: %s" % p["error"]))
     return rows
 
@@ -242,11 +249,15 @@ def baseline_lines(rep):
             "series and subtracted from its windows: " + "; ".join(parts) + "."]
 
 
-def uring_table(rep):
+def uring_table(rep, stimulus="pipe"):
     rows = ["| ring setup | supported | ops | kick IPIs/op (sent) | IPIs/op (received) | ops/s | "
             "ops/s vs default | saw IORING_SQ_TASKRUN |",
             "|---|---|---|---|---|---|---|---|"]
     for u in rep["io_uring"]:
+        if u.get("stimulus", "pipe") != stimulus:
+            continue
+        if not u["stimulus_supported"]:
+            return ["IORING_NOP_TW: not in this kernel (6.17+)."]
         if not u["supported"]:
             rows.append("| %s | no (errno %d) | | | | | | |" % (u["setup"], u["errno"]))
             continue
@@ -281,7 +292,15 @@ def markdown(rep):
                   "One producer on CPU 0 queues items for a fixed time at each offered rate and "
                   "never waits for them to run: a TIF_NOTIFY_SIGNAL still set merges kicks. "
                   "Latency from the module's log (its last 4096 items).", ""] + sweep_table(rep)
-    lines += ["", "## io_uring completions to a task spinning on CPU 1", ""] + uring_table(rep) + [""]
+    lines += ["", "## io_uring completions to a task spinning on CPU 1", "",
+              "A read on a pipe that CPU 0 writes: io_uring queues the completion's task_work "
+              "to the reaper from CPU 0.", ""] + uring_table(rep)
+    if any(u["stimulus"] == "nop_tw" for u in rep["io_uring"]):
+        lines += ["", "### Completions that are pure task_work (IORING_NOP_TW)", "",
+                  "The reaper submits NOPs that complete through task_work queued to itself: "
+                  "no IPI in any setup; the setups differ only in how that task_work runs.", ""] \
+            + uring_table(rep, "nop_tw")
+    lines += [""]
     if rep.get("headline"):
         lines[1:1] = ["", "**%s**" % rep["headline"]["text"]]
     return "\n".join(lines)
@@ -505,7 +524,8 @@ def combine(args):
     for name in setups:
         cells = []
         for r in reps:
-            u = next((x for x in r["io_uring"] if x["setup"] == name), None)
+            u = next((x for x in r["io_uring"] if x["setup"] == name
+                      and x.get("stimulus", "pipe") == "pipe"), None)
             if not u or not u["supported"]:
                 cells += ["unsupported", "-", "-"]
             else:

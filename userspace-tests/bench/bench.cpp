@@ -5,6 +5,7 @@
 // Asserts nothing.
 #include "twa/client.hpp"
 #include "twa/cpu.hpp"
+#include "twa/interrupts.hpp"
 #include "twa/measure.hpp"
 #include "twa/noise.hpp"
 #include "twa/uring.hpp"
@@ -340,6 +341,23 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 	return j.str();
 }
 
+// What the target CPU received over a window, by /proc/interrupts line
+// (LOC, RES, CAL, ...): the receiver's side of the interruptions.
+std::string received_json(const InterruptTable& before, const InterruptTable& after)
+{
+	std::ostringstream j;
+	j << "{";
+	bool first = true;
+	for (const auto& name : after.names()) {
+		auto d = delta(before, after, kTargetCpu, {name});
+		if (d == 0)
+			continue;
+		j << (first ? "" : ",") << json_str(name) << ":" << d;
+		first = false;
+	}
+	return j.str() + "}";
+}
+
 // One point of the rate sweep: items offered to the spinner at @rate per
 // second (0: back to back) for o.sweep_seconds, open loop: the producer
 // never waits for an item to run, so a flag still set merges kicks.
@@ -352,6 +370,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	if (int err = c.reset(); err != 0)
 		error = "reset failed: errno " + std::to_string(err);
 	int fd = ::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
+	auto irq0 = InterruptTable::read();
 	auto n0 = t.noise->totals();
 	auto t0 = std::chrono::steady_clock::now();
 	auto window = std::chrono::duration<double>(o.sweep_seconds);
@@ -381,6 +400,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 		error = "items did not run";
 	double window_s = seconds_since(t0);
 	auto lost = lost_beyond_baseline(t, t.noise->totals() - n0, window_s);
+	auto irq1 = InterruptTable::read();
 	auto st = c.stats();
 	auto sent = ipis_for(c.ipis(), kTargetCpu);
 	std::vector<std::uint64_t> lat;
@@ -406,7 +426,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	  << ",\"interruptions_per_s\":" << lost.count / window_s
 	  << ",\"lost_ns_per_s\":" << std::lround(lost.ns / window_s)
 	  << ",\"lost_ns_per_item\":" << std::lround(lost.ns / per)
-	  << ",\"latency_items\":" << lat.size()
+	  << ",\"received\":" << received_json(irq0, irq1) << ",\"latency_items\":" << lat.size()
 	  << ",\"latency_ns\":{\"p50\":" << percentile(lat, 50)
 	  << ",\"p99\":" << percentile(lat, 99) << "}"
 	  << ",\"error\":" << (error.empty() ? "null" : json_str(error)) << "}";
@@ -495,22 +515,39 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 		::close(t->control_fd);
 }
 
+std::string uring_json(const UringResult& r)
+{
+	std::ostringstream j;
+	j << "{\"kind\":\"io_uring\",\"setup\":" << json_str(r.setup)
+	  << ",\"stimulus\":" << json_str(r.stimulus)
+	  << ",\"stimulus_supported\":" << (r.stimulus_supported ? "true" : "false")
+	  << ",\"supported\":" << (r.supported ? "true" : "false") << ",\"errno\":" << r.setup_errno
+	  << ",\"ops\":" << r.ops << ",\"ipis\":" << r.ipis
+	  << ",\"ipis_per_op\":" << r.ipis_per_op()
+	  << ",\"sender_side\":" << (r.sender_side ? "true" : "false")
+	  << ",\"kick_ipis\":" << r.kick_ipis << ",\"kicks_per_op\":" << r.kicks_per_op()
+	  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun << "}";
+	return j.str();
+}
+
 void run_uring(const Options& o)
 {
 	for (const auto& setup : kUringSetups) {
 		progress(std::string("io_uring ") + setup.name + ": " + std::to_string(o.ops) +
 		         " ops");
-		auto r = run_ring(setup, o.ops, kTargetCpu);
-		std::ostringstream j;
-		j << "{\"kind\":\"io_uring\",\"setup\":" << json_str(r.setup)
-		  << ",\"supported\":" << (r.supported ? "true" : "false")
-		  << ",\"errno\":" << r.setup_errno << ",\"ops\":" << r.ops
-		  << ",\"ipis\":" << r.ipis << ",\"ipis_per_op\":" << r.ipis_per_op()
-		  << ",\"sender_side\":" << (r.sender_side ? "true" : "false")
-		  << ",\"kick_ipis\":" << r.kick_ipis << ",\"kicks_per_op\":" << r.kicks_per_op()
-		  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun
-		  << "}";
-		emit(j.str());
+		emit(uring_json(run_ring(setup, o.ops, kTargetCpu)));
+	}
+	// Completions that are pure task_work, where the kernel has NOP_TW.
+	for (const auto& setup : kUringSetups) {
+		auto r = run_ring_nop_tw(setup, o.ops, kTargetCpu);
+		if (r.supported && !r.stimulus_supported) {
+			progress("io_uring NOP_TW: not in this kernel (6.17+)");
+			emit(uring_json(r));
+			break;
+		}
+		progress(std::string("io_uring ") + setup.name +
+		         " NOP_TW: " + std::to_string(o.ops) + " ops");
+		emit(uring_json(r));
 	}
 }
 

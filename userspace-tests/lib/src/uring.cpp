@@ -119,6 +119,95 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 	return r;
 }
 
+namespace {
+
+// From the 6.17 uapi header, for older liburing headers: nop_flags shares
+// the sqe's op-flags union with rw_flags.
+constexpr unsigned kNopInjectResult = 1U << 0;
+constexpr unsigned kNopTw = 1U << 4;
+constexpr int kNopProbeResult = 42;
+
+void prep_nop_tw(io_uring* ring, bool probe)
+{
+	io_uring_sqe* sqe = io_uring_get_sqe(ring);
+	io_uring_prep_nop(sqe);
+	sqe->rw_flags = kNopTw | (probe ? kNopInjectResult : 0);
+	if (probe)
+		sqe->len = kNopProbeResult;
+}
+
+// Wait for one completion as run_ring() does: look at the CQ ring, enter
+// only when the setup needs it to run pending task_work.
+io_uring_cqe* reap(io_uring* ring, unsigned flags, int& saw_taskrun)
+{
+	io_uring_cqe* cqe = nullptr;
+	bool saw = false;
+	for (;;) {
+		if (__io_uring_peek_cqe(ring, &cqe, nullptr) == 0 && cqe)
+			break;
+		if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN) {
+			saw = true;
+			io_uring_get_events(ring);
+		} else if (flags & IORING_SETUP_DEFER_TASKRUN) {
+			io_uring_get_events(ring);
+		}
+	}
+	saw_taskrun += saw;
+	return cqe;
+}
+
+} // namespace
+
+UringResult run_ring_nop_tw(const UringSetup& setup, int ops, int reaper_cpu)
+{
+	UringResult r;
+	r.setup = setup.name;
+	r.stimulus = "nop_tw";
+	std::thread reaper([&] {
+		pin_to_cpu(reaper_cpu);
+		io_uring ring;
+		io_uring_params p{};
+		p.flags = setup.flags;
+		if (int ret = io_uring_queue_init_params(8, &ring, &p); ret < 0) {
+			r.setup_errno = -ret;
+			return;
+		}
+		r.supported = true;
+		int ignored = 0;
+		prep_nop_tw(&ring, true);
+		io_uring_submit(&ring);
+		io_uring_cqe* cqe = reap(&ring, setup.flags, ignored);
+		r.stimulus_supported = cqe->res == kNopProbeResult;
+		io_uring_cqe_seen(&ring, cqe);
+		if (r.stimulus_supported) {
+			Client twa;
+			r.sender_side = twa.features().ipi_count();
+			auto kicks0 =
+			    r.sender_side ? kick_process_ipis(twa.ipi_senders(), reaper_cpu) : 0;
+			auto before = InterruptTable::read();
+			auto t0 = std::chrono::steady_clock::now();
+			for (int i = 0; i < ops; i++) {
+				prep_nop_tw(&ring, false);
+				io_uring_submit(&ring);
+				io_uring_cqe_seen(&ring, reap(&ring, setup.flags, r.saw_taskrun));
+			}
+			auto secs =
+			    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+				.count();
+			auto after = InterruptTable::read();
+			r.ops = ops;
+			r.ipis = delta(before, after, reaper_cpu, {"RES", "CAL"});
+			if (r.sender_side)
+				r.kick_ipis =
+				    kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
+			r.ops_per_s = secs > 0 ? ops / secs : 0;
+		}
+		io_uring_queue_exit(&ring);
+	});
+	reaper.join();
+	return r;
+}
+
 std::string uring_line(const UringResult& r)
 {
 	char buf[320];

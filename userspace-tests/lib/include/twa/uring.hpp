@@ -18,6 +18,8 @@ const UringSetup& uring_setup(const std::string& name);
 
 struct UringResult {
 	std::string setup;
+	std::string stimulus = "pipe";  // pipe: a read another CPU completes; nop_tw
+	bool stimulus_supported = true; // nop_tw: false where the kernel lacks it
 	bool supported = false;
 	int setup_errno = 0;
 	int ops = 0;
@@ -38,6 +40,15 @@ struct UringResult {
 // io_uring's completion task_work to the reaper. IPIs are RES + CAL on
 // @reaper_cpu. A setup the kernel rejects returns supported == false.
 UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu);
+
+// The same setups on completions that are pure task_work: a NOP with
+// IORING_NOP_TW (6.17+), which io_uring completes through task_work queued
+// to the submitter itself, so it costs no IPI and the setups differ only in
+// how their task_work runs. The reaper submits one and reaps it as above.
+// Where the kernel lacks IORING_NOP_TW, stimulus_supported is false
+// (detected by the result a NOP_TW | INJECT_RESULT returns: older kernels
+// ignore NOP flags or reject the unknown one).
+UringResult run_ring_nop_tw(const UringSetup& setup, int ops, int reaper_cpu);
 
 // "# uring setup=... ipis_per_op=..." for logs.
 std::string uring_line(const UringResult& r);
