@@ -660,10 +660,13 @@ static int twa_queue_one(struct kunit *test, struct twa_target *t,
  * Ten items; returns how many were queued (each runs when the spinner
  * exits). A mode that must not kick sends no kick IPI, ever. A kicking mode
  * sends one for at least 8 of the items that owed one (the spinner on CPU 1
- * throughout, no probe hit dropped): the floor the user-space suite also
- * states. Debug kernels under a loaded host have shown a kick call without
- * its IPI to a target that had not left its CPU (three times in about
- * twenty boots); twa_queue_one() reports each with what the module saw.
+ * as kick_process() was called, no switch of it meanwhile, no probe hit
+ * dropped): the floor the user-space suite also states, for a context
+ * switch that begins inside kick_process() (on_cpu is still set, rq->curr
+ * no longer is). Kicks without an IPI used to be counted as owed: debug
+ * kernels preempt the spinner often (kworkers, kmemleak), and one already
+ * switched out when an item began showed no switch during it, since the
+ * switch counts count switch-outs only; kicks_due shows it was off CPU.
  */
 #define TWA_SENT_ITEMS	10
 static int twa_expect_sent(struct kunit *test, struct twa_target *t,

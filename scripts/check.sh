@@ -25,9 +25,10 @@ need_cmds sparse:sparse shellcheck:shellcheck clang-format:clang-format \
 
 passed=0 failed=0
 # gate NAME FUNCTION INPUT...: a gate whose inputs (files, tool versions)
-# are those it last passed with is not run again.
+# are those it last passed with is not run again. The stamps live in the
+# cache, not the clone: a fresh clone of a commit that passed skips them.
 gate() {
-	local name=$1 fn=$2 key stamp=$TWA_BUILD/check/$1.key
+	local name=$1 fn=$2 key stamp=$TWA_CACHE/check/$1.key
 	shift 2
 	key=$(inputs_key "$@")
 	if up_to_date "$stamp" "$key"; then

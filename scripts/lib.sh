@@ -228,11 +228,11 @@ inputs_key() {
 	local f
 	{
 		for f in "$@"; do
+			# Paths relative to the clone: a key does not depend on
+			# where the clone is.
+			echo "${f#"$TWA_ROOT"/}"
 			if [ -f "$f" ]; then
-				echo "$f"
 				cat "$f"
-			else
-				echo "$f"
 			fi
 		done
 	} | sha256sum | cut -c1-16
