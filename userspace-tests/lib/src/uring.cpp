@@ -30,6 +30,32 @@ const UringSetup& uring_setup(const std::string& name)
 	throw std::invalid_argument("unknown ring setup " + name);
 }
 
+namespace {
+
+// Wait for one completion. What io_uring_peek_cqe() does, spelled out so
+// the flag is observed exactly: look at the CQ ring without entering; enter
+// only when IORING_SQ_TASKRUN says work is pending (or always for
+// DEFER_TASKRUN, whose work runs only there).
+io_uring_cqe* reap(io_uring* ring, unsigned flags, int& saw_taskrun)
+{
+	io_uring_cqe* cqe = nullptr;
+	bool saw = false;
+	for (;;) {
+		if (__io_uring_peek_cqe(ring, &cqe, nullptr) == 0 && cqe)
+			break;
+		if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN) {
+			saw = true;
+			io_uring_get_events(ring);
+		} else if (flags & IORING_SETUP_DEFER_TASKRUN) {
+			io_uring_get_events(ring);
+		}
+	}
+	saw_taskrun += saw;
+	return cqe;
+}
+
+} // namespace
+
 UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 {
 	UringResult r;
@@ -57,23 +83,7 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 			io_uring_prep_read(io_uring_get_sqe(&ring), pfd[0], &buf, 1, 0);
 			io_uring_submit(&ring);
 			armed.store(i, std::memory_order_release);
-			io_uring_cqe* cqe = nullptr;
-			bool saw = false;
-			// What io_uring_peek_cqe() does, spelled out so the flag is
-			// observed exactly: look at the CQ ring without entering;
-			// enter only when IORING_SQ_TASKRUN says work is pending
-			// (or always for DEFER_TASKRUN, whose work runs only there).
-			for (;;) {
-				if (__io_uring_peek_cqe(&ring, &cqe, nullptr) == 0 && cqe)
-					break;
-				if (IO_URING_READ_ONCE(*ring.sq.kflags) & IORING_SQ_TASKRUN) {
-					saw = true;
-					io_uring_get_events(&ring);
-				} else if (setup.flags & IORING_SETUP_DEFER_TASKRUN) {
-					io_uring_get_events(&ring);
-				}
-			}
-			r.saw_taskrun += saw;
+			io_uring_cqe* cqe = reap(&ring, setup.flags, r.saw_taskrun);
 			io_uring_cqe_seen(&ring, cqe);
 		}
 		// The counts end here, before the ring's teardown: on exit
@@ -134,26 +144,6 @@ void prep_nop_tw(io_uring* ring, bool probe)
 	sqe->rw_flags = kNopTw | (probe ? kNopInjectResult : 0);
 	if (probe)
 		sqe->len = kNopProbeResult;
-}
-
-// Wait for one completion as run_ring() does: look at the CQ ring, enter
-// only when the setup needs it to run pending task_work.
-io_uring_cqe* reap(io_uring* ring, unsigned flags, int& saw_taskrun)
-{
-	io_uring_cqe* cqe = nullptr;
-	bool saw = false;
-	for (;;) {
-		if (__io_uring_peek_cqe(ring, &cqe, nullptr) == 0 && cqe)
-			break;
-		if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN) {
-			saw = true;
-			io_uring_get_events(ring);
-		} else if (flags & IORING_SETUP_DEFER_TASKRUN) {
-			io_uring_get_events(ring);
-		}
-	}
-	saw_taskrun += saw;
-	return cqe;
 }
 
 } // namespace
