@@ -11,7 +11,8 @@
   report.py --check [--out DIR] BENCH.jsonl...
       as the first form, then exit 1 unless the run is complete: every
       supported scenario ran all its items without an error, the spinner's
-      scenarios have the target's lost time, every sweep point queued and
+      scenarios have the target's lost time (and the osnoise tracer's
+      attribution where it ran), every sweep point queued and
       ran its items, and the headline could be computed (make test's
       check of the benchmark's plumbing; it judges no figure).
 """
@@ -32,7 +33,7 @@ NOTE = ("Counts and ratios are the result. Under emulation (TCG) absolute "
 
 
 def read_bench(paths):
-    env, scenarios, uring, baselines, sweep = None, [], [], [], []
+    env, scenarios, uring, baselines, sweep, tracers = None, [], [], [], [], []
     for path in paths:
         with open(path, errors="replace") as f:
             for line in f:
@@ -51,9 +52,11 @@ def read_bench(paths):
                     baselines.append(rec)
                 elif kind == "sweep":
                     sweep.append(rec)
+                elif kind == "osnoise":
+                    tracers.append(rec)
     if env is None:
         sys.exit("report.py: no twa-bench output (env record) in %s" % ", ".join(paths))
-    return env, scenarios, uring, baselines, sweep
+    return env, scenarios, uring, baselines, sweep, tracers
 
 
 def fill_scenario(s, none_cost):
@@ -63,13 +66,15 @@ def fill_scenario(s, none_cost):
                  wakeups=0, sender_side=False, sent=None, kick_calls=None,
                  kick_ipis_per_item=None, senders=[], ran_before_syscall=None, latency_ns=None,
                  queue_ns_per_item=None, queue_cost_vs_none=None, error=None,
-                 poke=None, poke_after_ms=None, latency_quantiles_ns=None, target_lost=None)
+                 poke=None, poke_after_ms=None, latency_quantiles_ns=None, target_lost=None,
+                 osnoise=None)
         return s
     base = none_cost.get((s["target"], s["impl"]))
     q = s.get("queue_ns_per_item")
     s["queue_cost_vs_none"] = round(q / base, 3) if base and q is not None else None
     s.setdefault("latency_quantiles_ns", None)
     s.setdefault("target_lost", None)
+    s.setdefault("osnoise", None)
     return s
 
 
@@ -144,7 +149,7 @@ def dur(ns):
     return "%.1f us" % (ns / 1e3)
 
 
-def build_report(env, scenarios, uring, accel, baselines=(), sweep=()):
+def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=()):
     none_cost = {(s["target"], s["impl"]): s["queue_ns_per_item"]
                  for s in scenarios if s["mode"] == "none" and s.get("supported")}
     scenarios = [fill_scenario(s, none_cost) for s in scenarios]
@@ -172,6 +177,7 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=()):
         "note": NOTE,
         "headline": headline(env, scenarios, sweep),
         "noise_baselines": list(baselines),
+        "osnoise": list(tracers),
         "scenarios": scenarios,
         "sweep": list(sweep),
         "io_uring": uring,
@@ -234,6 +240,52 @@ def sweep_table(rep):
     return rows
 
 
+def top_sources(o, n=4):
+    """The sources that cost the target most: "reschedule 50x 0.2 us, ..."."""
+    srcs = sorted(o.get("sources") or [], key=lambda x: -x["ns"])[:n]
+    return ", ".join("%s %dx %s us" % (x["name"], x["count"], us(x["ns"] / x["count"]))
+                     for x in srcs) or "-"
+
+
+def osnoise_lines(rep):
+    """The kernel's own attribution of the target's interruptions."""
+    status = [t for t in rep.get("osnoise") or [] if t["target"] != "sleeper"]
+    if not status:
+        return []
+    if not any(t["available"] for t in status):
+        return ["", "osnoise tracer not used: %s." % status[0]["why"]]
+    rows = ["", "## The kernel's attribution: osnoise tracer on CPU 1", "",
+            "The osnoise tracer (no workload thread of its own: the spinner is the workload) "
+            "sums every NMI, IRQ, softirq and other thread that ran on CPU 1 by its source. "
+            "It names what interrupted the target and how long the handler ran; the kernel "
+            "time the target then spends on its own behalf (entry, exit, task_work_run, "
+            "signal delivery) is the target's, so it counts in our lost time and not here. "
+            "Per item: beyond the tracer's own baseline.", "",
+            "| target | mode | impl | items | osnoise interruptions/item | osnoise us/item | "
+            "our lost us/item | top sources (count, mean) |", "|" + "---|" * 8]
+    for s in rep["scenarios"]:
+        o = s.get("osnoise")
+        if not s.get("supported") or not o:
+            continue
+        rows.append("| %s | %s | %s | %d | %s | %s | %s | %s |" % (
+            s["target"], s["mode"], s["impl"], s["items"], fmt(o["count_per_item"]),
+            us(o["ns_per_item"]), us((s.get("target_lost") or {}).get("lost_ns_per_item")),
+            top_sources(o)))
+    pts = [p for p in rep["sweep"] if p.get("osnoise")]
+    if pts:
+        rows += ["", "| sweep mode | impl | offered/s | achieved/s | osnoise reschedule/s | "
+                 "osnoise us/item | our lost us/item | top sources (count, mean) |",
+                 "|" + "---|" * 8]
+        for p in pts:
+            o = p["osnoise"]
+            res = sum(x["count"] for x in o["sources"] if (x["class"], x["name"]) == ("irq", "reschedule"))
+            rows.append("| %s | %s | %s | %.0f | %.0f | %s | %s | %s |" % (
+                p["mode"], p["impl"], "back to back" if p["offered_per_s"] is None
+                else "%.0f" % p["offered_per_s"], p["achieved_per_s"], res / p["window_s"],
+                us(o["ns_per_item"]), us(p["lost_ns_per_item"]), top_sources(o)))
+    return rows
+
+
 def baseline_lines(rep):
     by_target = {}
     for b in rep["noise_baselines"]:
@@ -289,6 +341,7 @@ def markdown(rep):
         "## task_work notification",
         "",
     ] + baseline_lines(rep) + [""] + scenario_table(rep)
+    lines += osnoise_lines(rep)
     if rep["sweep"]:
         lines += ["", "## Rate sweep: items offered to the spinner at fixed rates (open loop)", "",
                   "One producer on CPU 0 queues items for a fixed time at each offered rate and "
@@ -433,8 +486,8 @@ unset multiplot
 
 
 def single(args):
-    env, scenarios, uring, baselines, sweep = read_bench(args.results)
-    rep = build_report(env, scenarios, uring, args.accel, baselines, sweep)
+    env, scenarios, uring, baselines, sweep, tracers = read_bench(args.results)
+    rep = build_report(env, scenarios, uring, args.accel, baselines, sweep, tracers)
     outdir = os.path.join(args.out, rep["kernel"])
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "report.json"), "w") as f:
@@ -479,6 +532,10 @@ def check(rep):
             problems.append("%s: %d queued, %d ran" % (name, p["queued"], p["ran"]))
     if not rep["noise_baselines"]:
         problems.append("no noise baseline")
+    traced = {t["target"] for t in rep.get("osnoise") or [] if t["available"]}
+    for s in rep["scenarios"]:
+        if s["target"] in traced and s.get("supported") and not s.get("osnoise"):
+            problems.append("%s %s/%s: osnoise tracer on, no attribution" % (s["target"], s["mode"], s["impl"]))
     if not rep.get("headline"):
         problems.append("no headline (spinner signal and signal_no_ipi missing)")
     return problems

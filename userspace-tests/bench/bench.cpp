@@ -8,6 +8,7 @@
 #include "twa/interrupts.hpp"
 #include "twa/measure.hpp"
 #include "twa/noise.hpp"
+#include "twa/osnoise.hpp"
 #include "twa/uring.hpp"
 
 #include <fcntl.h>
@@ -159,13 +160,21 @@ struct Target {
 	const char* poke_how = "";
 	const char* flush_how = "";
 	bool marks = false; // poke writes "mark": ran_before_syscall is meaningful
-	std::atomic<bool> self_signal{false}; // spinner: next syscall is raise(SIGUSR1)
-	std::unique_ptr<NoiseMeter> noise;    // spinners: what the target loses
+	std::atomic<bool> self_signal{false};   // spinner: next syscall is raise(SIGUSR1)
+	std::unique_ptr<NoiseMeter> noise;      // spinners: what the target loses
+	std::unique_ptr<OsnoiseTracer> osnoise; // spinners, where the kernel has it
 	std::unique_ptr<Spinner> spinner;
 	std::unique_ptr<Sleeper> sleeper;
 	int control_fd = -1;
 	// Noise with nothing queued, per second of wall time.
 	double base_count_per_s = 0, base_ns_per_s = 0;
+	double base_osn_count_per_s = 0, base_osn_ns_per_s = 0;
+	// The tracer's noise so far; the target's own run time and the idle
+	// task's are not noise to it.
+	OsnoiseTotals osn_totals() const
+	{
+		return osnoise ? osnoise->totals({0, tid}) : OsnoiseTotals{};
+	}
 };
 
 double ns_of(std::uint64_t cyc) { return static_cast<double>(cyc) / cycles_per_ns(); }
@@ -198,23 +207,66 @@ Lost lost_beyond_baseline(const Target& t, const NoiseTotals& d, double seconds)
 void measure_baseline(Target& t, const std::string& before, const Options& o)
 {
 	auto n0 = t.noise->totals();
+	auto osn0 = t.osn_totals();
 	auto t0 = std::chrono::steady_clock::now();
 	std::this_thread::sleep_for(std::chrono::duration<double>(o.baseline_seconds));
 	double sec = seconds_since(t0);
 	auto d = t.noise->totals() - n0;
+	auto osn = t.osn_totals() - osn0;
 	t.base_count_per_s = static_cast<double>(d.count) / sec;
 	t.base_ns_per_s = ns_of(d.cycles) / sec;
+	t.base_osn_count_per_s = static_cast<double>(osn.count()) / sec;
+	t.base_osn_ns_per_s = static_cast<double>(osn.ns()) / sec;
 	std::ostringstream j;
 	j << "{\"kind\":\"noise_baseline\",\"target\":" << json_str(t.name)
 	  << ",\"before\":" << json_str(before) << ",\"seconds\":" << sec
 	  << ",\"threshold_ns\":" << o.noise_threshold_us * 1000.0
 	  << ",\"cycles_per_ns\":" << cycles_per_ns()
 	  << ",\"interruptions_per_s\":" << t.base_count_per_s
-	  << ",\"lost_ns_per_s\":" << t.base_ns_per_s << "}";
+	  << ",\"lost_ns_per_s\":" << t.base_ns_per_s;
+	if (t.osnoise)
+		j << ",\"osnoise_per_s\":{\"count\":" << t.base_osn_count_per_s
+		  << ",\"ns\":" << t.base_osn_ns_per_s << "}";
+	j << "}";
 	emit(j.str());
 	progress(t.name + " baseline before " + before + ": " +
 	         std::to_string(std::lround(t.base_count_per_s)) + " interruptions/s, " +
 	         std::to_string(std::lround(t.base_ns_per_s / 1000.0)) + " us lost/s");
+}
+
+// The kernel's attribution beside ours, where it has the osnoise tracer.
+void start_osnoise(Target& t)
+{
+	std::string why;
+	t.osnoise = OsnoiseTracer::start(kTargetCpu, why);
+	std::ostringstream j;
+	j << "{\"kind\":\"osnoise\",\"target\":" << json_str(t.name)
+	  << ",\"available\":" << (t.osnoise ? "true" : "false")
+	  << ",\"why\":" << (t.osnoise ? "null" : json_str(why)) << "}";
+	emit(j.str());
+	progress(t.name + ": osnoise tracer " +
+	         (t.osnoise ? "on CPU " + std::to_string(kTargetCpu) : "not used: " + why));
+}
+
+// The tracer's account of a window of @seconds: raw sums by source, and per
+// item beyond its baseline.
+std::string osnoise_json(const Target& t, const OsnoiseTotals& d, double seconds, double items)
+{
+	if (!t.osnoise)
+		return "null";
+	double n = items > 0 ? items : 1;
+	double count =
+	    std::max(0.0, static_cast<double>(d.count()) - t.base_osn_count_per_s * seconds);
+	double ns = std::max(0.0, static_cast<double>(d.ns()) - t.base_osn_ns_per_s * seconds);
+	std::ostringstream j;
+	j << "{\"count\":" << d.count() << ",\"ns\":" << d.ns()
+	  << ",\"count_per_item\":" << count / n << ",\"ns_per_item\":" << std::lround(ns / n)
+	  << ",\"sources\":[";
+	for (std::size_t i = 0; i < d.sources.size(); i++)
+		j << (i ? "," : "") << "{\"class\":" << json_str(d.sources[i].cls)
+		  << ",\"name\":" << json_str(d.sources[i].name)
+		  << ",\"count\":" << d.sources[i].count << ",\"ns\":" << d.sources[i].ns << "}";
+	return j.str() + "]}";
 }
 
 std::unique_ptr<Target> make_target(const std::string& name, const Client& c, const Options& o)
@@ -245,6 +297,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		    },
 		    t->noise.get());
 		t->tid = t->spinner->tid();
+		start_osnoise(*t);
 		Spinner* sp = t->spinner.get();
 		t->poke = [tp, sp] {
 			tp->self_signal = false;
@@ -300,7 +353,7 @@ std::string lost_json(const Lost* l, int items)
 
 std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool supported,
                           const Sample& s, int before_syscall, const char* poke, long poke_after_ms,
-                          const Lost* lost = nullptr)
+                          const Lost* lost = nullptr, const std::string& osnoise = "null")
 {
 	std::ostringstream j;
 	j << "{\"kind\":\"scenario\",\"target\":" << json_str(target)
@@ -332,7 +385,7 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 		  << ",\"p90\":" << s.latency_pct(90) << ",\"p99\":" << s.latency_pct(99)
 		  << ",\"max\":" << s.latency_pct(100) << "}"
 		  << ",\"latency_quantiles_ns\":" << quantiles_json(s.latencies_ns)
-		  << ",\"target_lost\":" << lost_json(lost, s.items)
+		  << ",\"target_lost\":" << lost_json(lost, s.items) << ",\"osnoise\":" << osnoise
 		  << ",\"queue_ns_per_item\":" << s.per_item(static_cast<double>(s.queue_ns))
 		  << ",\"poke\":" << json_str(poke) << ",\"poke_after_ms\":" << poke_after_ms
 		  << ",\"error\":" << (s.ok() ? "null" : json_str(s.error));
@@ -371,6 +424,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 		error = "reset failed: errno " + std::to_string(err);
 	int fd = ::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
 	auto irq0 = InterruptTable::read();
+	auto osn0 = t.osn_totals();
 	auto n0 = t.noise->totals();
 	auto t0 = std::chrono::steady_clock::now();
 	auto window = std::chrono::duration<double>(o.sweep_seconds);
@@ -400,6 +454,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 		error = "items did not run";
 	double window_s = seconds_since(t0);
 	auto lost = lost_beyond_baseline(t, t.noise->totals() - n0, window_s);
+	auto osn = t.osn_totals() - osn0;
 	auto irq1 = InterruptTable::read();
 	auto st = c.stats();
 	auto sent = ipis_for(c.ipis(), kTargetCpu);
@@ -426,6 +481,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	  << ",\"interruptions_per_s\":" << lost.count / window_s
 	  << ",\"lost_ns_per_s\":" << std::lround(lost.ns / window_s)
 	  << ",\"lost_ns_per_item\":" << std::lround(lost.ns / per)
+	  << ",\"osnoise\":" << osnoise_json(t, osn, window_s, per)
 	  << ",\"received\":" << received_json(irq0, irq1) << ",\"latency_items\":" << lat.size()
 	  << ",\"latency_ns\":{\"p50\":" << percentile(lat, 50)
 	  << ",\"p99\":" << percentile(lat, 99) << "}"
@@ -490,23 +546,25 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 				                     std::string(to_string(impl)),
 				                 o);
 			NoiseTotals n0 = t->noise ? t->noise->totals() : NoiseTotals{};
+			auto osn0 = t->osn_totals();
 			auto s = run_items(c, t->tid, mode, impl, n, opt);
+			double window_s = std::chrono::duration<double>(s.elapsed).count();
 			std::optional<Lost> lost;
 			if (t->noise)
-				lost = lost_beyond_baseline(
-				    *t, t->noise->totals() - n0,
-				    std::chrono::duration<double>(s.elapsed).count());
+				lost = lost_beyond_baseline(*t, t->noise->totals() - n0, window_s);
+			auto osn = osnoise_json(*t, t->osn_totals() - osn0, window_s, s.items);
 			int before = -1;
 			if (t->marks && !none)
 				before = static_cast<int>(
 				    std::count(s.after_mark.begin(), s.after_mark.end(), false));
 			auto how = none ? t->flush_how : t->poke_how;
 			emit(scenario_json(name, mode, impl, true, s, before, how,
-			                   opt.poke_after.count(), lost ? &*lost : nullptr));
+			                   opt.poke_after.count(), lost ? &*lost : nullptr, osn));
 		}
 	}
 	if (o.sweep && name == "spinner")
 		run_sweep(c, f, o, *t);
+	t->osnoise.reset();
 	if (t->spinner)
 		t->spinner->stop();
 	if (t->sleeper)
