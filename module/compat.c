@@ -1,24 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kernel differences, resolved once at build time (compat-probe.sh) or at
+ * Kernel differences, resolved once at build time (Kbuild.compat) or at
  * load (wake_up_state). Named after the upstream symbols they stand in for.
  */
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
-#include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/tick.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
 #include "compat.h"
+#include "internal.h"
 #include "../include/twa_noipi.h"
+
+/* Here the stand-ins are defined, and call the real kick_process(). */
+#undef wake_up_state
+#undef kick_process
 
 static char *wake_method = "auto";
 module_param(wake_method, charp, 0444);
 MODULE_PARM_DESC(wake_method,
-		 "how to reach wake_up_state(): auto, kprobe or default_wake_function");
+		 "how to reach wake_up_state(): default_wake_function (auto) or kprobe");
 
 typedef int (*twa_wake_up_state_t)(struct task_struct *p, unsigned int state);
 
@@ -30,16 +34,22 @@ static u8 twa_kprobe_bytes[8];
 
 static const u8 twa_endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
-/*
- * On IBT kernels (CONFIG_X86_KERNEL_IBT) a kprobe on a function sits just
- * past its ENDBR64, and an indirect call must land on the ENDBR64 itself or
- * the CPU raises #CP. Boot-time sealing also overwrites ENDBR64 in functions
- * whose address the kernel never takes. So on IBT kernels return the address
- * that holds an ENDBR64 (@probe_addr or 4 bytes before it) and NULL if
- * neither does; elsewhere the probe address is the entry. @before and @at
- * are the 4 bytes before and at @probe_addr. QEMU's TCG does not enforce
- * IBT, so this check is what stands between a wrong address and a #CP on
- * real hardware: the KUnit suite tests it.
+/**
+ * twa_compat_endbr_entry - the address an indirect call may use
+ * @probe_addr: where a kprobe on the function sits
+ * @before: the 4 bytes before @probe_addr
+ * @at: the 4 bytes at @probe_addr
+ * @ibt: whether the kernel has CONFIG_X86_KERNEL_IBT
+ *
+ * On IBT kernels a kprobe on a function sits just past its ENDBR64, and an
+ * indirect call must land on the ENDBR64 itself or the CPU raises #CP.
+ * Boot-time sealing also overwrites ENDBR64 in functions whose address the
+ * kernel never takes. QEMU's TCG does not enforce IBT, so this check is
+ * what stands between a wrong address and a #CP on real hardware: the
+ * KUnit suite tests it.
+ *
+ * Return: on IBT kernels the address that holds an ENDBR64 (@probe_addr or
+ * 4 bytes before it), NULL if neither does; elsewhere @probe_addr.
  */
 const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 				   const u8 at[4], bool ibt)
@@ -52,7 +62,7 @@ const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 		return (const u8 *)probe_addr - 4;
 	return NULL;
 }
-EXPORT_SYMBOL_GPL(twa_compat_endbr_entry);
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_compat_endbr_entry);
 
 #ifdef TWA_HAVE_EXPORT_REGISTER_KPROBE
 /* Find a symbol's address the way out-of-tree code can: arm a kprobe. */
@@ -111,6 +121,7 @@ static int twa_resolve_kprobe(void)
  * default_wake_function() is exported everywhere and is exactly
  * try_to_wake_up(curr->private, mode, wake_flags), as wake_up_state(p,
  * state) is try_to_wake_up(p, state, 0): same semantics, a direct call.
+ * (Its WARN on unexpected wake_flags cannot fire: they are 0.)
  */
 static int twa_wake_via_waitqueue(struct task_struct *task, unsigned int state)
 {
@@ -121,9 +132,21 @@ static int twa_wake_via_waitqueue(struct task_struct *task, unsigned int state)
 
 int twa_compat_wake_up_state(struct task_struct *task, unsigned int state)
 {
+	int woken;
+
 	if (twa_wake_up_state_fn)
-		return twa_wake_up_state_fn(task, state);
-	return twa_wake_via_waitqueue(task, state);
+		woken = twa_wake_up_state_fn(task, state);
+	else
+		woken = twa_wake_via_waitqueue(task, state);
+	if (woken)
+		atomic64_inc(&twa_stats.wakeups);
+	return woken;
+}
+
+void twa_compat_kick_process(struct task_struct *task)
+{
+	atomic64_inc(&twa_stats.kicks);
+	kick_process(task);
 }
 
 const char *twa_compat_wake_method(void)
@@ -131,36 +154,37 @@ const char *twa_compat_wake_method(void)
 	return twa_wake_desc;
 }
 
-void twa_compat_show_wake(struct seq_file *m)
+/* What the kprobe lookup found; @bytes: the 4 bytes before and 4 at it. */
+const char *twa_compat_wake_kprobe(const u8 **bytes)
 {
-	seq_printf(m, "wake_up_state %s\n", twa_wake_desc);
-	seq_printf(m, "wake_up_state_kprobe %s %8phN\n", twa_kprobe_result,
-		   twa_kprobe_bytes);
+	*bytes = twa_kprobe_bytes;
+	return twa_kprobe_result;
 }
 
+/*
+ * wake_up_state() is reached through default_wake_function() unless
+ * wake_method=kprobe asks for the symbol itself (to compare the two; it
+ * refuses to load where the entry is not safe to call, see above).
+ */
 int twa_compat_init(void)
 {
 	int ret;
 
-	if (!strcmp(wake_method, "default_wake_function")) {
+	if (!strcmp(wake_method, "auto") ||
+	    !strcmp(wake_method, "default_wake_function")) {
 		twa_wake_desc = "default_wake_function";
 		return 0;
 	}
-	if (strcmp(wake_method, "kprobe") && strcmp(wake_method, "auto")) {
+	if (strcmp(wake_method, "kprobe")) {
 		pr_err("twa_noipi: wake_method=%s: expected auto, kprobe or default_wake_function\n",
 		       wake_method);
 		return -EINVAL;
 	}
 	ret = twa_resolve_kprobe();
-	if (!ret)
-		return 0;
-	if (!strcmp(wake_method, "kprobe")) {
+	if (ret)
 		pr_err("twa_noipi: cannot resolve wake_up_state safely (%d); refusing to load\n",
 		       ret);
-		return ret;
-	}
-	twa_wake_desc = "default_wake_function";
-	return 0;
+	return ret;
 }
 
 void twa_compat_synchronize_rcu_tasks(void)
@@ -199,18 +223,22 @@ const char *twa_compat_unload_sync_name(void)
 #endif
 }
 
-void twa_compat_show_nohz_full(struct seq_file *m)
+/*
+ * The nohz_full CPUs: 0 and *@mask (NULL if none are configured);
+ * -ENOENT if the kernel has NO_HZ_FULL but does not export the mask;
+ * -EOPNOTSUPP without NO_HZ_FULL.
+ */
+int twa_compat_nohz_full_mask(const struct cpumask **mask)
 {
+	*mask = NULL;
 #if defined(CONFIG_NO_HZ_FULL) && defined(TWA_HAVE_EXPORT_TICK_NOHZ_FULL_MASK) && \
 	defined(TWA_HAVE_EXPORT_TICK_NOHZ_FULL_RUNNING)
 	if (tick_nohz_full_running)
-		seq_printf(m, "nohz_full %*pbl\n",
-			   cpumask_pr_args(tick_nohz_full_mask));
-	else
-		seq_puts(m, "nohz_full none\n");
+		*mask = tick_nohz_full_mask;
+	return 0;
 #elif defined(CONFIG_NO_HZ_FULL)
-	seq_puts(m, "nohz_full unknown\n");
+	return -ENOENT;
 #else
-	seq_puts(m, "nohz_full unsupported\n");
+	return -EOPNOTSUPP;
 #endif
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Everything that differs between the kernels twa-noipi builds for lives
- * behind this header. TWA_HAVE_* come from scripts/compat-probe.sh, which
+ * behind this header. TWA_HAVE_* come from module/Kbuild.compat, which
  * reads the target's headers and Module.symvers: Debian's 5.10 carries
  * backports that a LINUX_VERSION_CODE test would get wrong.
  */
@@ -13,7 +13,7 @@
 #include <linux/thread_info.h>
 #include <asm/ptrace.h>
 
-struct seq_file;
+struct cpumask;
 
 #ifndef TIF_NOTIFY_SIGNAL
 #error "kernel lacks TIF_NOTIFY_SIGNAL (5.11+, or a stable backport): nothing to backport onto"
@@ -26,10 +26,16 @@ struct seq_file;
 #endif
 
 /*
- * Stand-in for wake_up_state(), which no kernel exports. Resolved at load by
- * twa_compat_init(); returns what wake_up_state() returns (1 if woken).
+ * Stand-ins for the two scheduler calls of upstream's notify functions,
+ * under their upstream names so notify.c reads like Linux 5.19.
+ * wake_up_state() is exported by no kernel; twa_compat_init() picks how to
+ * reach it (see compat.c). Both count their effect for the bench (wakes;
+ * kicks asked for) on the way.
  */
 int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
+void twa_compat_kick_process(struct task_struct *task);
+#define wake_up_state	twa_compat_wake_up_state
+#define kick_process	twa_compat_kick_process
 
 /* task_struct::state became __state in 5.14. */
 #ifdef TWA_HAVE_TASK___STATE
@@ -38,13 +44,11 @@ int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
 #define twa_task_state(p)	READ_ONCE((p)->state)
 #endif
 
-/* Stand-in for the native TWA_SIGNAL_NO_IPI, absent before 5.19. */
+/* Whether task_work_add() knows TWA_SIGNAL_NO_IPI (5.19+). */
 #ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
 #define TWA_COMPAT_NATIVE_SIGNAL_NO_IPI	true
-#define TWA_COMPAT_SIGNAL_NO_IPI	TWA_SIGNAL_NO_IPI
 #else
 #define TWA_COMPAT_NATIVE_SIGNAL_NO_IPI	false
-#define TWA_COMPAT_SIGNAL_NO_IPI	TWA_SIGNAL
 #endif
 
 /*
@@ -95,7 +99,7 @@ static inline unsigned long twa_compat_entry_return_address(struct pt_regs *regs
 
 int twa_compat_init(void);
 const char *twa_compat_wake_method(void);
-void twa_compat_show_wake(struct seq_file *m);
-void twa_compat_show_nohz_full(struct seq_file *m);
+const char *twa_compat_wake_kprobe(const u8 **bytes);
+int twa_compat_nohz_full_mask(const struct cpumask **mask);
 
 #endif /* _TWA_COMPAT_H */

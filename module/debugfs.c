@@ -4,6 +4,7 @@
  * module with. Documented in README.md. A write is parsed whole before it
  * acts, so a malformed one changes nothing.
  */
+#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -123,68 +124,83 @@ static const struct file_operations twa_control_fops = {
 	.llseek = noop_llseek,
 };
 
-static int twa_stats_open_show(struct seq_file *m, void *v)
+static int stats_show(struct seq_file *m, void *v)
 {
 	twa_stats_show(m);
 	return 0;
 }
+DEFINE_SHOW_ATTRIBUTE(stats);
 
-static int twa_items_open_show(struct seq_file *m, void *v)
+static int items_show(struct seq_file *m, void *v)
 {
 	twa_items_show(m);
 	return 0;
 }
+DEFINE_SHOW_ATTRIBUTE(items);
 
-static int twa_ipis_open_show(struct seq_file *m, void *v)
+static int ipis_show(struct seq_file *m, void *v)
 {
 	twa_ipi_show(m);
 	return 0;
 }
+DEFINE_SHOW_ATTRIBUTE(ipis);
 
-static int twa_ipi_senders_open_show(struct seq_file *m, void *v)
+static int ipi_senders_show(struct seq_file *m, void *v)
 {
 	twa_ipi_show_senders(m);
 	return 0;
 }
+DEFINE_SHOW_ATTRIBUTE(ipi_senders);
 
-static int twa_features_open_show(struct seq_file *m, void *v)
+static void twa_show_wake(struct seq_file *m)
+{
+	const u8 *bytes;
+	const char *kprobe = twa_compat_wake_kprobe(&bytes);
+
+	seq_printf(m, "wake_up_state %s\n", twa_compat_wake_method());
+	seq_printf(m, "wake_up_state_kprobe %s %8phN\n", kprobe, bytes);
+}
+
+static void twa_show_nohz_full(struct seq_file *m)
+{
+	const struct cpumask *mask;
+
+	switch (twa_compat_nohz_full_mask(&mask)) {
+	case 0:
+		if (mask)
+			seq_printf(m, "nohz_full %*pbl\n", cpumask_pr_args(mask));
+		else
+			seq_puts(m, "nohz_full none\n");
+		break;
+	case -ENOENT:
+		seq_puts(m, "nohz_full unknown\n");
+		break;
+	default:
+		seq_puts(m, "nohz_full unsupported\n");
+		break;
+	}
+}
+
+static int features_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "release %s\n", init_utsname()->release);
 	seq_printf(m, "native_signal_no_ipi %s\n",
 		   TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? "yes" : "no");
 	seq_puts(m, "tif_notify_signal yes\n");
-	twa_compat_show_wake(m);
+	twa_show_wake(m);
 	seq_printf(m, "ibt %s\n", IS_ENABLED(CONFIG_X86_KERNEL_IBT) ? "yes" : "no");
 	seq_printf(m, "preemption %s\n", IS_ENABLED(CONFIG_PREEMPTION) ? "yes" : "no");
 	seq_printf(m, "unload_sync %s\n", twa_compat_unload_sync_name());
 	seq_printf(m, "hz %d\n", HZ);
 	seq_printf(m, "tick_task_work %s\n", TWA_COMPAT_TICK_TASK_WORK);
-	twa_compat_show_nohz_full(m);
+	twa_show_nohz_full(m);
 	twa_ipi_show_feature(m);
 	seq_printf(m, "cpus %u\n", num_online_cpus());
 	seq_printf(m, "max_count %d\n", TWA_MAX_COUNT);
 	seq_printf(m, "max_outstanding %d\n", TWA_MAX_OUTSTANDING);
 	return 0;
 }
-
-#define TWA_SHOW_FOPS(name)						\
-static int name##_open(struct inode *inode, struct file *file)		\
-{									\
-	return single_open(file, name##_open_show, NULL);		\
-}									\
-static const struct file_operations name##_fops = {			\
-	.owner = THIS_MODULE,						\
-	.open = name##_open,						\
-	.read = seq_read,						\
-	.llseek = seq_lseek,						\
-	.release = single_release,					\
-}
-
-TWA_SHOW_FOPS(twa_stats);
-TWA_SHOW_FOPS(twa_items);
-TWA_SHOW_FOPS(twa_features);
-TWA_SHOW_FOPS(twa_ipis);
-TWA_SHOW_FOPS(twa_ipi_senders);
+DEFINE_SHOW_ATTRIBUTE(features);
 
 int twa_debugfs_init(void)
 {
@@ -193,12 +209,12 @@ int twa_debugfs_init(void)
 		return twa_dir ? PTR_ERR(twa_dir) : -ENODEV;
 	/* Root only, and only the access each file needs. */
 	debugfs_create_file("control", 0200, twa_dir, NULL, &twa_control_fops);
-	debugfs_create_file("stats", 0400, twa_dir, NULL, &twa_stats_fops);
-	debugfs_create_file("items", 0400, twa_dir, NULL, &twa_items_fops);
-	debugfs_create_file("features", 0400, twa_dir, NULL, &twa_features_fops);
-	debugfs_create_file("ipis", 0400, twa_dir, NULL, &twa_ipis_fops);
+	debugfs_create_file("stats", 0400, twa_dir, NULL, &stats_fops);
+	debugfs_create_file("items", 0400, twa_dir, NULL, &items_fops);
+	debugfs_create_file("features", 0400, twa_dir, NULL, &features_fops);
+	debugfs_create_file("ipis", 0400, twa_dir, NULL, &ipis_fops);
 	debugfs_create_file("ipi_senders", 0400, twa_dir, NULL,
-			    &twa_ipi_senders_fops);
+			    &ipi_senders_fops);
 	return 0;
 }
 

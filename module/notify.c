@@ -11,44 +11,49 @@
 #include "compat.h"
 #include "internal.h"
 
+/*
+ * The three functions below are Linux 5.19's (include/linux/sched/signal.h
+ * and resume_user_mode.h), project-prefixed and exported, comments and all:
+ * wake_up_state() and kick_process() here are compat.h's stand-ins of the
+ * same names. Documented in include/twa_noipi.h.
+ */
+
+/*
+ * Returns 'true' if kick_process() is needed to force a transition from
+ * user -> kernel to guarantee expedient run of TWA_SIGNAL based task_work.
+ */
 bool twa___set_notify_signal(struct task_struct *task)
 {
-	/* Already set: whoever set it woke or kicked the task. */
-	if (test_and_set_tsk_thread_flag(task, TIF_NOTIFY_SIGNAL))
-		return false;
-	/* An interruptible sleeper wakes and sees signal_pending(). */
-	if (twa_compat_wake_up_state(task, TASK_INTERRUPTIBLE)) {
-		atomic64_inc(&twa_stats.wakeups);
-		return false;
-	}
-	/* Running (maybe in user space): only a kick makes it enter now. */
-	return true;
+	return !test_and_set_tsk_thread_flag(task, TIF_NOTIFY_SIGNAL) &&
+	       !wake_up_state(task, TASK_INTERRUPTIBLE);
 }
 EXPORT_SYMBOL_GPL(twa___set_notify_signal);
 
+/*
+ * Called to break out of interruptible wait loops, and enter the
+ * exit_to_user_mode_loop().
+ */
 void twa_set_notify_signal(struct task_struct *task)
 {
-	if (twa___set_notify_signal(task)) {
-		atomic64_inc(&twa_stats.kicks);
+	if (twa___set_notify_signal(task))
 		kick_process(task);
-	}
 }
 EXPORT_SYMBOL_GPL(twa_set_notify_signal);
 
-/* What set_notify_resume() does, counted like the signal kick. */
 static void twa_set_notify_resume(struct task_struct *task)
 {
-	if (!test_and_set_tsk_thread_flag(task, TIF_NOTIFY_RESUME)) {
-		atomic64_inc(&twa_stats.kicks);
+	if (!test_and_set_tsk_thread_flag(task, TIF_NOTIFY_RESUME))
 		kick_process(task);
-	}
 }
 
+/* The mode each twa_mode is in the kernel's own enum, where it has it. */
 static const enum task_work_notify_mode twa_native_modes[TWA_MODE_COUNT] = {
 	[TWA_MODE_NONE] = TWA_NONE,
 	[TWA_MODE_RESUME] = TWA_RESUME,
 	[TWA_MODE_SIGNAL] = TWA_SIGNAL,
-	[TWA_MODE_SIGNAL_NO_IPI] = TWA_COMPAT_SIGNAL_NO_IPI,
+#ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
+	[TWA_MODE_SIGNAL_NO_IPI] = TWA_SIGNAL_NO_IPI,
+#endif
 };
 
 bool twa_native_has_mode(enum twa_mode mode)
@@ -76,10 +81,19 @@ static void twa_backport_notify(struct task_struct *task, enum twa_mode mode)
 	}
 }
 
-/*
+/**
+ * __twa_task_work_add - twa_task_work_add() without its checks on @task
+ * @task: the task to run @work
+ * @work: the callback
+ * @mode: how @task is told
+ * @impl: native, backport or auto
+ *
  * The queueing and notification alone, for any task. Exported on KUnit
  * kernels only, so the suites can watch it act on kernel threads, which
  * twa_task_work_add() refuses.
+ *
+ * Return: as twa_task_work_add(), without -ESRCH and the kernel thread's
+ * -EINVAL.
  */
 int __twa_task_work_add(struct task_struct *task, struct callback_head *work,
 			enum twa_mode mode, enum twa_impl impl)
