@@ -29,30 +29,53 @@ enum twa_impl {
 	TWA_IMPL_COUNT,
 };
 
-/*
- * Backport of __set_notify_signal() (Linux 5.19): set TIF_NOTIFY_SIGNAL and
- * wake an interruptible sleeper. Returns true if the flag was newly set and
- * nothing was woken, i.e. a kick_process() is needed to force the task from
- * user to kernel mode.
+/**
+ * twa___set_notify_signal - backport of __set_notify_signal() (Linux 5.19)
+ * @task: the task to notify
+ *
+ * Sets TIF_NOTIFY_SIGNAL on @task and wakes it if it sleeps interruptibly.
+ * Sends no IPI: this is what TWA_SIGNAL_NO_IPI does.
+ *
+ * Return: true if the flag was newly set and nothing was woken, i.e. a
+ * kick_process() is needed to force @task from user to kernel mode now.
  */
 bool twa___set_notify_signal(struct task_struct *task);
 
-/* Backport of set_notify_signal(): __set_notify_signal(), kick if needed. */
+/**
+ * twa_set_notify_signal - backport of set_notify_signal() (Linux 5.19)
+ * @task: the task to notify
+ *
+ * twa___set_notify_signal(), then kick_process() if it says so: what
+ * TWA_SIGNAL does.
+ */
 void twa_set_notify_signal(struct task_struct *task);
 
-/* True if the running kernel's task_work_add() implements @mode itself. */
+/**
+ * twa_native_has_mode - whether the kernel's task_work_add() has a mode
+ * @mode: the mode asked about
+ *
+ * Return: true if the running kernel's task_work_add() implements @mode
+ * itself (TWA_MODE_SIGNAL_NO_IPI: 5.19+).
+ */
 bool twa_native_has_mode(enum twa_mode mode);
 
-/*
- * Queue @work on @task and notify it per @mode, using @impl.
- * Returns 0, -ESRCH if @task is exiting, -EINVAL for a kernel thread or a
- * bad mode/impl, -EOPNOTSUPP if @impl is native and the kernel lacks @mode.
- * The caller keeps @work alive until its func has run.
+/**
+ * twa_task_work_add - queue task_work and notify the task
+ * @task: the task to run @work
+ * @work: the callback; the caller keeps it alive until its func has run
+ * @mode: how @task is told: none, resume, signal or signal_no_ipi
+ * @impl: native task_work_add(), the backport, or auto (native if it can)
+ *
+ * Return: 0; -ESRCH if @task is exiting; -EINVAL for a kernel thread or a
+ * bad @mode or @impl; -EOPNOTSUPP if @impl is native and the kernel lacks
+ * @mode.
  */
 int twa_task_work_add(struct task_struct *task, struct callback_head *work,
 		      enum twa_mode mode, enum twa_impl impl);
 
-/*
+/**
+ * twa_synchronize_callbacks - wait out callbacks that dropped their module
+ *
  * For a module whose task_work callbacks end with module_put(): call from
  * its exit function. Returns once no task can still be executing such a
  * callback's last instructions (an RCU-tasks grace period where the kernel

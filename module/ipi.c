@@ -369,7 +369,13 @@ void twa_ipi_exit(void)
 	twa_ipi_cpus = NULL;
 }
 
-/* IPIs of @class sent to @cpu since reset; -1 if not counting. */
+/**
+ * twa_ipi_sent - IPIs sent to a CPU, counted at the sender
+ * @cpu: the receiving CPU
+ * @class: kick, wake or other
+ *
+ * Return: the IPIs of @class sent to @cpu since reset; -1 if not counting.
+ */
 s64 twa_ipi_sent(int cpu, enum twa_ipi_class class)
 {
 	struct twa_ipi_cpu *c;
@@ -382,21 +388,35 @@ s64 twa_ipi_sent(int cpu, enum twa_ipi_class class)
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_sent);
 
-/* kick_process() calls from twa queueing calls since reset; -1 if not counting. */
+/**
+ * twa_ipi_kick_calls - kick_process() calls from twa queueing calls
+ *
+ * Return: the calls since reset; -1 if not counting.
+ */
 s64 twa_ipi_kick_calls(void)
 {
 	return twa_ipi_cpus ? atomic64_read(&twa_kick_calls) : -1;
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_calls);
 
-/* Those of them whose target was current on another CPU; -1 if not counting. */
+/**
+ * twa_ipi_kicks_due - kick_process() calls that had to send an IPI
+ *
+ * Return: the kick_process() calls from twa queueing calls whose target was
+ * current on another CPU as it was called, since reset; -1 if not counting.
+ */
 s64 twa_ipi_kicks_due(void)
 {
 	return twa_ipi_cpus ? atomic64_read(&twa_kicks_due) : -1;
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kicks_due);
 
-/* Probe hits the kprobes core dropped (a probe hit inside another's handler). */
+/**
+ * twa_ipi_probes_missed - probe hits the kprobes core dropped
+ *
+ * Return: the hits of the module's kprobes since load that the kprobes core
+ * did not deliver (a hit inside another probe's handler).
+ */
 u64 twa_ipi_probes_missed(void)
 {
 	return twa_ipi_cpus ? twa_ipi_missed() : 0;

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 
+/* The module's counters, shown in debugfs "stats"; the suites read them. */
 struct twa_stats twa_stats;
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_stats);
 
@@ -22,6 +23,7 @@ const char *const twa_mode_names[TWA_MODE_COUNT] = {
 	"none", "resume", "signal", "signal_no_ipi",
 };
 
+/* The impl names of the debugfs protocol; the suites print them. */
 const char *const twa_impl_names[TWA_IMPL_COUNT] = {
 	"auto", "native", "backport",
 };

@@ -12,6 +12,8 @@ Usage: scripts/check.sh   (make check)
   checkpatch    checkpatch.pl --strict --no-tree -f on module/, include/,
                 kunit/ and examples/ (from the linux-source tree of
                 kernel $TWA_TOOLS_KERNEL)
+  kernel-doc    scripts/kernel-doc -none -v -Werror (same tree) on include/ and
+                module/, and every function the module exports documented
   sparse        the module built with C=2 against kernel $TWA_KERNEL_DEFAULT's headers
   shellcheck    every script
   clang-format  the C++ against .clang-format (--dry-run --Werror)
@@ -53,6 +55,28 @@ run_checkpatch() {
 	local files
 	mapfile -t files < <(kernel_c)
 	"$TWA_ROOT/scripts/checkpatch.sh" "${files[@]}"
+}
+
+# kernel-doc's own warnings, and a function exported without a "/**
+# name - ..." comment (kernel-doc does not notice what is missing).
+run_kernel_doc() {
+	local tree sym fn rc=0
+	tree=$("$TWA_ROOT/scripts/fetch-source.sh" "$TWA_TOOLS_KERNEL") || return 1
+	(cd "$TWA_ROOT" && "$tree/scripts/kernel-doc" -none -v -Werror include/*.h module/*.c \
+		2>&1 | grep -v ': info: ') || true
+	(cd "$TWA_ROOT" && "$tree/scripts/kernel-doc" -none -Werror include/*.h module/*.c \
+		>/dev/null 2>&1) || rc=1
+	while read -r sym; do
+		# Exported data (counters, name tables) has no kernel-doc form.
+		fn=$(grep -lE "^[a-z].*[ *]$sym\(" "$TWA_ROOT"/module/*.c) || continue
+		grep -qE "^ \* $sym - " "$TWA_ROOT"/include/*.h "$TWA_ROOT"/module/*.c || {
+			echo "kernel-doc: $sym (exported in ${fn#"$TWA_ROOT"/}) has no /** $sym - ... */"
+			rc=1
+		}
+	done < <(grep -hoE 'EXPORT_SYMBOL\w*\([a-z_]\w*\)' "$TWA_ROOT"/module/*.c |
+		sed -E 's/.*\((\w+)\)/\1/')
+	[ "$rc" = 0 ] && log "kernel-doc: clean"
+	return "$rc"
 }
 
 # sparse over a scratch copy built against the default kernel's headers; any line it
@@ -108,6 +132,7 @@ mapfile -t ms < <(src_files $TWA_MODULE_SRC)
 mapfile -t sh < <(sh_files)
 mapfile -t cxx < <(cxx_files)
 gate checkpatch run_checkpatch "${kc[@]}" "$TWA_TOOLS_KERNEL"
+gate kernel-doc run_kernel_doc "${kc[@]}" "$TWA_TOOLS_KERNEL"
 gate sparse run_sparse "${ms[@]}" "$(version sparse)" "$TWA_KERNEL_DEFAULT" \
 	"$TWA_CACHE/kernels/$TWA_KERNEL_DEFAULT/current/kernel.env"
 gate shellcheck run_shellcheck "${sh[@]}" "$(version shellcheck)"

@@ -8,7 +8,7 @@ TWA_KERNELS=$TWA_ROOT/kernels
 # Data files made for kernels named SUITE:PACKAGE on a command line.
 TWA_KERNELS_ADHOC=$TWA_BUILD/kernels
 # What a module build needs (also what DKMS packages), relative to TWA_ROOT.
-export TWA_MODULE_SRC="Kbuild module include kunit examples scripts/compat-probe.sh"
+export TWA_MODULE_SRC="Kbuild module include kunit examples"
 # Its linux-source tree provides checkpatch.pl for make check.
 export TWA_TOOLS_KERNEL=kunit-6.1
 # What a build root (scripts/build-root.sh) holds besides the kernel's
