@@ -181,6 +181,18 @@ static void twa_show_nohz_full(struct seq_file *m)
 	}
 }
 
+/* The protocol's names, for clients to check their own table against. */
+static void twa_show_names(struct seq_file *m, const char *key,
+			   const char *const *names, int count)
+{
+	int i;
+
+	seq_puts(m, key);
+	for (i = 0; i < count; i++)
+		seq_printf(m, " %s", names[i]);
+	seq_putc(m, '\n');
+}
+
 static int features_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "release %s\n", init_utsname()->release);
@@ -198,6 +210,8 @@ static int features_show(struct seq_file *m, void *v)
 	seq_printf(m, "cpus %u\n", num_online_cpus());
 	seq_printf(m, "max_count %d\n", TWA_MAX_COUNT);
 	seq_printf(m, "max_outstanding %d\n", TWA_MAX_OUTSTANDING);
+	twa_show_names(m, "modes", twa_mode_names, TWA_MODE_COUNT);
+	twa_show_names(m, "impls", twa_impl_names, TWA_IMPL_COUNT);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(features);

@@ -11,8 +11,8 @@ usage() {
 Usage: scripts/mkinitramfs.sh KERNEL
 
 For KERNEL (any of: $(kernels_all | paste -sd' ')): resolves the kernel,
-builds the module (scripts/build-module.sh), the static guest programs
-(guest/*.c, guest/*.sh) and the user-space suite (scripts/build-userspace.sh),
+builds the module (scripts/build-module.sh) and the static guest programs
+(the C++ suite, scripts/build-userspace.sh; guest/*.sh as they are),
 and writes $TWA_BUILD/KERNEL/initrd.gz and a copy of the kernel's
 kernel.env beside it. Prints the directory. Nothing is rebuilt when nothing
 changed.
@@ -29,24 +29,14 @@ dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'
 kdir=$(kernel_dir "$k") || die "$k: no kernel"
 mod=$("$TWA_ROOT/scripts/build-module.sh" "$k")
 
-# Guest programs are the same for every kernel: built once.
-bin=$TWA_BUILD/guest-bin
-mkdir -p "$bin"
-for c in "$TWA_ROOT"/guest/*.c; do
-	exe=$bin/$(basename "$c" .c)
-	key=$(inputs_key "$c" "$TWA_ROOT/guest/common.h" "$(gcc --version | head -1)")
-	up_to_date "$exe.key" "$key" && continue
-	log "building guest program $(basename "$exe")"
-	gcc -O2 -Wall -Wextra -Werror -static -pthread -o "$exe" "$c"
-	echo "$key" >"$exe.key"
-done
+# Guest programs are the same for every kernel: built once (C++, static).
 "$TWA_ROOT/scripts/build-userspace.sh" >&2
 
 out=$TWA_BUILD/$k
 # shellcheck disable=SC1091
 . "$kdir/kernel.env"
 # shellcheck disable=SC2206 # a list of paths
-inputs=("$bb" "$TWA_ROOT/guest/init" "$TWA_ROOT"/guest/*.sh "$bin"/* "$mod"/*.ko
+inputs=("$bb" "$TWA_ROOT/guest/init" "$TWA_ROOT"/guest/*.sh "$mod"/*.ko
 	"$TWA_BUILD"/userspace-tests/guest/* ${EXTRA_KO:-} "$kdir/kernel.env")
 key=$(inputs_key "${inputs[@]}")
 if up_to_date "$out/initrd.key" "$key" && [ -f "$out/initrd.gz" ]; then
@@ -58,9 +48,6 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,twa/bin}
 cp "$bb" "$root/bin/busybox"
 cp "$TWA_ROOT/guest/init" "$root/init"
-for f in "$bin"/*; do
-	case "$f" in *.key) ;; *) cp "$f" "$root/twa/bin/" ;; esac
-done
 for sh in "$TWA_ROOT"/guest/*.sh; do
 	cp "$sh" "$root/twa/bin/$(basename "$sh" .sh)"
 done

@@ -258,12 +258,15 @@ std::vector<ItemRecord> parse_items(std::string_view text)
 
 Client::Client(std::string dir) : dir_(std::move(dir)) {}
 
-int Client::command(std::string_view line) const
+int Client::command(std::string_view line) const { return command_at(line, -1); }
+
+int Client::command_at(std::string_view bytes, off_t offset) const
 {
 	int fd = ::open((dir_ + "/control").c_str(), O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
-	ssize_t n = ::write(fd, line.data(), line.size());
+	ssize_t n = offset < 0 ? ::write(fd, bytes.data(), bytes.size())
+	                       : ::pwrite(fd, bytes.data(), bytes.size(), offset);
 	int err = n < 0 ? errno : 0;
 	::close(fd);
 	return err;

@@ -7,11 +7,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 
 namespace twa {
+
+namespace {
+
+std::int64_t monotonic_ns()
+{
+	return std::chrono::duration_cast<std::chrono::nanoseconds>(
+		   std::chrono::steady_clock::now().time_since_epoch())
+	    .count();
+}
+
+} // namespace
 
 int pin_to_cpu(int cpu)
 {
@@ -44,6 +56,16 @@ char task_state(pid_t tid)
 	return parse_stat_state(line);
 }
 
+bool wait_asleep(pid_t tid, std::chrono::milliseconds timeout)
+{
+	auto end = std::chrono::steady_clock::now() + timeout;
+	do
+		if (task_state(tid) == 'S')
+			return true;
+	while (std::chrono::steady_clock::now() < end);
+	return false;
+}
+
 Spinner::Spinner(int cpu, std::function<void()> syscall, NoiseMeter* noise)
     : cpu_(cpu), syscall_(std::move(syscall)), noise_(noise), thread_([this] { run(); })
 {
@@ -60,6 +82,13 @@ void Spinner::run()
 	// No syscalls from here on unless asked: the loop only reads memory
 	// (and, measuring noise, the cycle counter: no syscall either).
 	while (!stop_.load(std::memory_order_relaxed)) {
+		if (auto until = until_ns_.load(std::memory_order_relaxed); until != 0) {
+			int gen = gen_.load();
+			if (monotonic_ns() > until && !stop_.load())
+				gen_.wait(gen); // until spin_for(), spin_always() or stop()
+			if (noise_)
+				noise_->restart(cycles());
+		}
 		if (noise_)
 			noise_->observe(cycles());
 		auto req = requested_.load(std::memory_order_acquire);
@@ -82,9 +111,25 @@ void Spinner::make_syscall()
 		;
 }
 
+void Spinner::spin_for(std::chrono::milliseconds ms)
+{
+	until_ns_ = monotonic_ns() + std::chrono::nanoseconds(ms).count();
+	gen_++;
+	gen_.notify_all();
+}
+
+void Spinner::spin_always()
+{
+	until_ns_ = 0;
+	gen_++;
+	gen_.notify_all();
+}
+
 void Spinner::stop()
 {
 	stop_ = true;
+	gen_++;
+	gen_.notify_all();
 	if (thread_.joinable())
 		thread_.join();
 }

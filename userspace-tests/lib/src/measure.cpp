@@ -32,15 +32,6 @@ std::string errno_text(const char* what, int i, int err)
 	return o.str();
 }
 
-bool wait_asleep(pid_t tid, std::chrono::milliseconds timeout)
-{
-	auto end = std::chrono::steady_clock::now() + timeout;
-	while (task_state(tid) != 'S')
-		if (std::chrono::steady_clock::now() > end)
-			return false;
-	return true;
-}
-
 } // namespace
 
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const RunOptions& opt)

@@ -16,6 +16,9 @@ namespace twa {
 
 enum class Mode { None, Resume, Signal, SignalNoIpi };
 enum class Impl { Auto, Native, Backport };
+// Every value, in the module's order (its "modes" and "impls" features).
+inline constexpr Mode kAllModes[] = {Mode::None, Mode::Resume, Mode::Signal, Mode::SignalNoIpi};
+inline constexpr Impl kAllImpls[] = {Impl::Auto, Impl::Native, Impl::Backport};
 
 std::string_view to_string(Mode m);
 std::string_view to_string(Impl i);
@@ -111,6 +114,9 @@ public:
 
 	// Each returns 0 or an errno value (EINVAL, ESRCH, EOPNOTSUPP, ...).
 	int command(std::string_view line) const;
+	// One write of @bytes as they are (NULs, no newline added): write(), or
+	// pwrite() at @offset >= 0 (the module refuses any offset but 0).
+	int command_at(std::string_view bytes, off_t offset) const;
 	int queue(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1) const;
 	int mark() const { return command("mark"); }
 	int reset() const { return command("reset"); }

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -25,6 +26,11 @@ char parse_stat_state(std::string_view stat);
 // State of thread @tid of this process, from /proc/self/task/TID/stat; 0 if
 // it cannot be read.
 char task_state(pid_t tid);
+// Poll until thread @tid of this process is asleep (S); false after
+// @timeout. A sleeper that has just run an item is still on its way back
+// into read(): an item queued then finds it running, so a signal mode kicks
+// instead of waking, and TWA_RESUME work runs on that way back.
+bool wait_asleep(pid_t tid, std::chrono::milliseconds timeout);
 
 // A thread pinned to a CPU that spins in user space and makes no syscalls,
 // except when asked to make exactly one (to give pending task_work its
@@ -42,8 +48,14 @@ public:
 	pid_t tid() const { return tid_.load(); }
 	int cpu() const { return cpu_; }
 	int pin_error() const { return pin_err_.load(); }
-	// Ask for one syscall and wait until it was made.
+	// Ask for one syscall and wait until it was made (while spinning).
 	void make_syscall();
+	// Paced spinning: spin for @ms more, then sleep (a futex wait) until
+	// the next spin_for() or spin_always(). A spinner that never stops
+	// keeps its vCPU busy through every RCU-tasks grace period of an
+	// rmmod, which under TCG costs a host CPU for nothing.
+	void spin_for(std::chrono::milliseconds ms);
+	void spin_always(); // the default
 	std::uint64_t syscalls() const { return done_.load(); }
 	void stop();
 
@@ -56,6 +68,8 @@ private:
 	std::atomic<int> pin_err_{0};
 	std::atomic<bool> stop_{false};
 	std::atomic<std::uint64_t> requested_{0}, done_{0};
+	std::atomic<std::int64_t> until_ns_{0}; // CLOCK_MONOTONIC; 0: for ever
+	std::atomic<int> gen_{0};               // bumped to wake a paused spinner
 	std::thread thread_;
 };
 

@@ -1,0 +1,325 @@
+// races: races the module must survive, each repeated a bounded number of
+// times:
+//  - unload while items are pending and while callbacks are running, reload;
+//  - targets that exit or exec with items pending;
+//  - both CPUs queueing to one target at once;
+//  - odd targets: another user namespace, a zombie, PID 1, a kernel
+//    thread, the writer itself.
+// Counters must balance: every attempt is queued or failed, every queued
+// item runs. The kernel's own checks (panic_on_warn, KASAN, lockdep,
+// kmemleak on the debug kernel) catch the rest.
+//
+// Usage: races [UNLOAD_CYCLES [EXIT_CYCLES [CONCURRENT_ITEMS]]]
+#include "twa/client.hpp"
+#include "twa/cpu.hpp"
+#include "twa/tap.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+
+using namespace twa;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kModulePath = "/twa/twa_noipi.ko";
+
+Tap tap("races");
+const Client c;
+std::unique_ptr<Spinner> spinner;
+std::unique_ptr<Sleeper> sleeper;
+
+void signal_tid(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
+void on_usr1(int) {}
+double now_s()
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+	    .count();
+}
+long long stat(const char* key) { return c.stats().get(key); }
+
+// Wait for every queued item to run, signalling the sleeper (whose none
+// items need it) now and then. Debug kernels under TCG are slow: 120 s.
+bool settle()
+{
+	for (int i = 0; i < 480; i++) {
+		for (auto end = std::chrono::steady_clock::now() + 250ms;
+		     std::chrono::steady_clock::now() < end;) {
+			auto s = c.stats();
+			if (s.outstanding() == 0 && s.run() >= s.queued())
+				return true;
+			std::this_thread::sleep_for(5ms);
+		}
+		signal_tid(sleeper->tid());
+	}
+	return false;
+}
+
+// Counters from zero; refused (EBUSY) while anything is pending.
+void fresh_counters(const char* what)
+{
+	settle();
+	int ret = c.reset();
+	tap.check(ret == 0, strf("%s: counters reset (%d)", what, ret));
+}
+
+int load_module(const char* params)
+{
+	int fd = ::open(kModulePath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int ret = static_cast<int>(syscall(SYS_finit_module, fd, params, 0)) ? errno : 0;
+	::close(fd);
+	return ret;
+}
+
+int unload_module() { return syscall(SYS_delete_module, "twa_noipi", O_NONBLOCK) ? errno : 0; }
+
+bool refused(int err) { return err == EWOULDBLOCK || err == EBUSY; }
+
+// Unload with items pending (refused), then while the spinner's callbacks
+// are still running (refused or not, never a crash), then reload. Arming
+// and disarming the IPI-counting kprobes (module/ipi.c) costs about 0.4 s a
+// cycle under TCG, so every tenth load arms them (the cycle that unloads it
+// exercises their removal) and the others load count_ipis=0; the last
+// cycle arms them, leaving the module as it is normally loaded.
+constexpr int kProbedEvery = 10;
+
+void unload_cycles(int cycles)
+{
+	int i = 0, nrefused = 0, early_ok = 0, failures = 0, retries = 0, probed = 0;
+	double t0 = now_s();
+	for (; i < cycles && !failures; i++) {
+		// the spinner runs its items, then sleeps through the grace period
+		spinner->spin_for(50ms);
+		// none to the sleeper: pending until it is signalled
+		int ret = c.queue(sleeper->tid(), Mode::None, Impl::Auto, 4);
+		if (!ret)
+			ret = c.queue(spinner->tid(), Mode::Signal, Impl::Auto, 64);
+		if (ret) {
+			failures++;
+			tap.check(false, strf("cycle %d: queue failed %d", i, ret));
+			break;
+		}
+		ret = unload_module();
+		nrefused += refused(ret);
+		if (ret == 0) {
+			early_ok++; // impossible with a pending item
+			failures++;
+			break;
+		}
+		signal_tid(sleeper->tid());
+		// Callbacks may still be running: retry for up to 5 s.
+		for (int tries = 0; tries < 5000 && (ret = unload_module()) != 0; tries++) {
+			if (!refused(ret))
+				break;
+			retries++;
+			if (tries % 100 == 99)
+				signal_tid(sleeper->tid());
+			std::this_thread::sleep_for(1ms);
+		}
+		if (ret) {
+			failures++;
+			tap.check(false, strf("cycle %d: rmmod failed: %d", i, ret));
+			break;
+		}
+		if (i % kProbedEvery == kProbedEvery - 1 || i == cycles - 1) {
+			ret = load_module("");
+			probed++;
+		} else {
+			ret = load_module("count_ipis=0");
+		}
+		if (ret) {
+			failures++;
+			tap.check(false, strf("cycle %d: insmod failed: %d", i, ret));
+			break;
+		}
+	}
+	spinner->spin_always();
+	tap.note(strf("unload: %d cycles in %.1f s (%d loads with IPI probes), %d refused while "
+	              "pending, %d rmmod retries",
+	              i, now_s() - t0, probed, nrefused, retries));
+	tap.check(!failures && i == cycles,
+	          strf("unload/reload %d cycles with items pending and running", cycles));
+	tap.check(early_ok == 0 && nrefused == i,
+	          strf("rmmod refused every time an item was pending (%d/%d)", nrefused, i));
+}
+
+// Children that exit (or exec) with items pending.
+void exit_cycles(int cycles)
+{
+	long long attempts = 0;
+	int i = 0, bad_errno = 0;
+	double t0 = now_s();
+	fresh_counters("exit");
+	for (; i < cycles; i++) {
+		int go[2];
+		if (pipe(go))
+			break;
+		pid_t pid = fork();
+		if (pid == 0) {
+			char ch;
+			// Sleep until told, then exit or exec with work pending.
+			while (read(go[0], &ch, 1) < 0 && errno == EINTR)
+				;
+			if (i % 3 == 1)
+				execl("/bin/busybox", "true", static_cast<char*>(nullptr));
+			_exit(i % 3 == 2 ? 7 : 0);
+		}
+		for (auto mode : kAllModes) {
+			int ret = c.queue(pid, mode, Impl::Auto, 2);
+			attempts += 2;
+			if (ret && ret != ESRCH)
+				bad_errno++;
+		}
+		if (i % 5 == 4)
+			kill(pid, SIGKILL); // the other way out
+		if (write(go[1], "x", 1) != 1)
+			bad_errno++;
+		close(go[0]);
+		close(go[1]);
+		waitpid(pid, nullptr, 0);
+	}
+	tap.check(settle(), "items of exited children all ran");
+	tap.note(strf("exit: %d children (1/3 exec, 1/5 SIGKILL) in %.1f s: %lld attempts, %lld "
+	              "queued, %lld run, %lld failed",
+	              i, now_s() - t0, attempts, stat("queued"), stat("run"), stat("failed")));
+	tap.check(i == cycles && bad_errno == 0,
+	          strf("%d exit/exec cycles, only ESRCH as error", i));
+	tap.check(stat("queued") + stat("failed") == attempts,
+	          strf("every attempt is queued or failed (%lld + %lld == %lld)", stat("queued"),
+	               stat("failed"), attempts));
+	tap.check(stat("queued") == stat("run"), "every queued item ran");
+}
+
+struct Queuer {
+	int cpu, items, errors = 0;
+	long long attempts = 0;
+	void run()
+	{
+		const Mode modes[] = {Mode::Signal, Mode::SignalNoIpi, Mode::Signal, Mode::None};
+		pin_to_cpu(cpu);
+		for (int done = 0, n = 0; done < items; n++) {
+			int batch = std::min(items - done, 500);
+			if (c.queue(sleeper->tid(), modes[n % 4], Impl::Backport, batch))
+				errors++;
+			attempts += batch;
+			done += batch;
+		}
+	}
+};
+
+// Both CPUs queue to one target at once: nothing may be lost.
+void concurrent(int items)
+{
+	Queuer q[2] = {{0, items / 2}, {1, items - items / 2}};
+	double t0 = now_s();
+	fresh_counters("concurrent");
+	{
+		std::thread a([&] { q[0].run(); }), b([&] { q[1].run(); });
+		a.join();
+		b.join();
+	}
+	settle(); // the "none" batches need the sleeper signalled
+	tap.note(strf("concurrent: %lld items from 2 CPUs in %.1f s: queued %lld, run %lld, "
+	              "failed %lld",
+	              q[0].attempts + q[1].attempts, now_s() - t0, stat("queued"), stat("run"),
+	              stat("failed")));
+	tap.check(q[0].errors + q[1].errors == 0, "no queue error from either CPU");
+	tap.check(stat("queued") == q[0].attempts + q[1].attempts && stat("run") == stat("queued"),
+	          strf("nothing lost: %lld queued, %lld run", stat("queued"), stat("run")));
+}
+
+void odd_targets()
+{
+	fresh_counters("odd targets");
+	// the writer itself: runs on the way back from write()
+	auto run = stat("run");
+	int ret = c.queue(gettid_now(), Mode::SignalNoIpi);
+	tap.check(ret == 0 && stat("run") == run + 1,
+	          "queue to the writer: ran before write() returned");
+	// a kernel thread
+	tap.check(c.queue(2, Mode::Signal) == EINVAL, "kernel thread (kthreadd): EINVAL");
+	// PID 1 (our init, waiting for us): woken, runs, goes back to waiting
+	ret = c.queue(1, Mode::Signal);
+	tap.check(ret == 0 && settle(), strf("PID 1: queued and ran (%d)", ret));
+	// a zombie
+	pid_t zombie = fork();
+	if (zombie == 0)
+		_exit(0);
+	std::this_thread::sleep_for(50ms);
+	ret = c.queue(zombie, Mode::Signal);
+	tap.check(ret == ESRCH, strf("zombie: ESRCH (%d)", ret));
+	waitpid(zombie, nullptr, 0);
+	ret = c.queue(zombie, Mode::Signal);
+	tap.check(ret == ESRCH, strf("reaped: ESRCH (%d)", ret));
+	// a task in another user namespace
+	int go[2], ok[2];
+	if (pipe(go) || pipe(ok))
+		return;
+	pid_t userns = fork();
+	if (userns == 0) {
+		char r = unshare(CLONE_NEWUSER) ? 'n' : 'y';
+		if (write(ok[1], &r, 1) != 1 || r != 'y')
+			_exit(2);
+		while (read(go[0], &r, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	char ch = 0;
+	if (read(ok[0], &ch, 1) != 1 || ch != 'y') {
+		tap.check(false,
+		          "unshare(CLONE_NEWUSER) failed in the child: kernel without USER_NS?");
+	} else {
+		ret = c.queue(userns, Mode::Signal);
+		tap.check(ret == 0 && settle(),
+		          strf("task in another user namespace: queued and ran (%d)", ret));
+	}
+	if (write(go[1], "x", 1) != 1)
+		tap.check(false, "cannot release the userns child");
+	waitpid(userns, nullptr, 0);
+	for (int fd : {ok[0], ok[1], go[0], go[1]})
+		close(fd);
+	tap.check(stat("queued") == stat("run"), "odd targets: counters balance");
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+	int unloads = argc > 1 ? std::atoi(argv[1]) : 200;
+	int exits = argc > 2 ? std::atoi(argv[2]) : 1000;
+	int items = argc > 3 ? std::atoi(argv[3]) : 100000;
+	if (online_cpus() < 2) {
+		tap.check(false, "races need 2 CPUs, the guest has 1");
+		return tap.finish();
+	}
+	struct sigaction sa {};
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, nullptr);
+	pin_to_cpu(0);
+	spinner = std::make_unique<Spinner>(1);
+	sleeper = std::make_unique<Sleeper>(1);
+
+	odd_targets();
+	concurrent(items);
+	exit_cycles(exits);
+	unload_cycles(unloads);
+
+	spinner.reset();
+	sleeper.reset();
+	return tap.finish();
+}
