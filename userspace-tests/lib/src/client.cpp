@@ -56,6 +56,19 @@ template <typename F> void for_each_line(std::string_view text, F f)
 std::string_view to_string(Mode m) { return kModes.at(static_cast<std::size_t>(m)); }
 std::string_view to_string(Impl i) { return kImpls.at(static_cast<std::size_t>(i)); }
 
+namespace {
+template <std::size_t N> std::string join(const std::array<std::string_view, N>& names)
+{
+	std::string out;
+	for (auto n : names)
+		out.append(out.empty() ? "" : " ").append(n);
+	return out;
+}
+} // namespace
+
+std::string mode_names() { return join(kModes); }
+std::string impl_names() { return join(kImpls); }
+
 std::optional<Mode> mode_from_string(std::string_view s)
 {
 	for (std::size_t i = 0; i < kModes.size(); i++)

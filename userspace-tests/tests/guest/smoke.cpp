@@ -61,11 +61,7 @@ bool held_until_flushed(bool sleeper, Mode mode)
 // The module's names for modes and impls are the client's.
 void names(const Features& f)
 {
-	std::string modes, impls;
-	for (auto m : kAllModes)
-		modes.append(modes.empty() ? "" : " ").append(to_string(m));
-	for (auto i : kAllImpls)
-		impls.append(impls.empty() ? "" : " ").append(to_string(i));
+	auto modes = mode_names(), impls = impl_names();
 	auto get = [&f](const char* k) { return f.raw.count(k) ? f.raw.at(k) : "(none)"; };
 	tap.check(get("modes") == modes, strf("module's modes \"%s\" are the client's \"%s\"",
 	                                      get("modes").c_str(), modes.c_str()));

@@ -49,7 +49,18 @@ TEST_P(Captured, ParsesEveryFile)
 	}
 }
 
-INSTANTIATE_TEST_SUITE_P(Debian, Captured, ::testing::Values("5.10", "6.1", "6.12"));
+INSTANTIATE_TEST_SUITE_P(Debian, Captured, ::testing::Values("5.10", "6.1", "6.12", "7.2"));
+
+// The module prints its protocol's names (7.2 capture, scripts/
+// capture-fixtures.sh); in the guest, smoke checks the running module.
+TEST(Client, ModuleNamesAreTheClients)
+{
+	auto f = Client(debugfs("7.2")).features();
+	EXPECT_EQ(f.raw.at("modes"), mode_names());
+	EXPECT_EQ(f.raw.at("impls"), impl_names());
+	EXPECT_EQ(mode_names(), "none resume signal signal_no_ipi");
+	EXPECT_EQ(f.raw.at("wake_up_state"), "default_wake_function");
+}
 
 TEST(Client, IbtKernelFellBackFromSealedEndbr)
 {

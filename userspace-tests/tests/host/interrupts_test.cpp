@@ -16,7 +16,7 @@ std::string fixture(const std::string& name)
 
 class GuestCapture : public ::testing::TestWithParam<std::string> {};
 
-// Captured from Debian guests under QEMU (make targets: see README).
+// Captured from Debian guests under QEMU (scripts/capture-fixtures.sh).
 TEST_P(GuestCapture, HasTwoCpusAndIpiLines)
 {
 	auto t = InterruptTable::read(fixture(GetParam()));
@@ -32,7 +32,7 @@ TEST_P(GuestCapture, HasTwoCpusAndIpiLines)
 
 INSTANTIATE_TEST_SUITE_P(Debian, GuestCapture,
                          ::testing::Values("5.10-2cpu.txt", "6.1-2cpu.txt", "6.12-2cpu.txt",
-                                           "host-6.18-2cpu.txt"));
+                                           "7.2-2cpu.txt", "host-6.18-2cpu.txt"));
 
 TEST(Interrupts, Debian510ExactValues)
 {

@@ -22,6 +22,10 @@ inline constexpr Impl kAllImpls[] = {Impl::Auto, Impl::Native, Impl::Backport};
 
 std::string_view to_string(Mode m);
 std::string_view to_string(Impl i);
+// Every name in order, space-separated: what the module's features file
+// prints as "modes" and "impls".
+std::string mode_names();
+std::string impl_names();
 std::optional<Mode> mode_from_string(std::string_view s);
 std::optional<Impl> impl_from_string(std::string_view s);
 

@@ -1,3 +1,0 @@
-#!/bin/sh
-# Guest program: print /proc/interrupts (fixture captures for host tests).
-cat /proc/interrupts
