@@ -12,9 +12,6 @@
 #include "twa/uring.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
-#include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -147,8 +144,6 @@ void emit(const std::string& json)
 	std::fprintf(results(), "%s\n", json.c_str());
 	std::fflush(results());
 }
-
-void on_usr1(int) {}
 
 // How a scenario waits for its items and what counts as the target's
 // "next syscall".
@@ -291,7 +286,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		    kTargetCpu,
 		    [fd, tp, &c] {
 			    if (tp->self_signal.load())
-				    syscall(SYS_tgkill, getpid(), gettid_now(), SIGUSR1);
+				    poke_thread(gettid_now());
 			    else if (::write(fd, "mark", 4) < 0)
 				    c.mark();
 		    },
@@ -315,7 +310,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		// The sleeper enters the kernel when woken: a signal from CPU 0,
 		// whose wake IPI is counted with the item's.
 		pid_t tid = t->tid;
-		t->poke = t->flush = [tid] { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); };
+		t->poke = t->flush = [tid] { poke_thread(tid); };
 		t->poke_how = t->flush_how = "SIGUSR1 from CPU 0 (wakes it)";
 	}
 	std::this_thread::sleep_for(20ms);
@@ -618,14 +613,8 @@ int main(int argc, char** argv)
 		usage(stderr);
 		return 2;
 	}
-	// The queueing thread shares the targets' mm: keep the heap mapped so
-	// no trim or munmap sends CPU 1 a TLB-flush IPI.
-	mallopt(M_TRIM_THRESHOLD, 1 << 30);
-	mallopt(M_MMAP_THRESHOLD, 1 << 30);
-	struct sigaction sa {};
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &sa, nullptr);
+	keep_heap_mapped();
+	install_poke_signal();
 	if (pin_to_cpu(kQueueCpu) || online_cpus() < 2) {
 		std::fprintf(stderr, "twa-bench: needs CPUs 0 and 1\n");
 		return 1;

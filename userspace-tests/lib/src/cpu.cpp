@@ -2,7 +2,9 @@
 
 #include "twa/noise.hpp"
 
+#include <malloc.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,6 +40,26 @@ int current_cpu() { return sched_getcpu(); }
 int online_cpus() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
 
 pid_t gettid_now() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+namespace {
+void on_poke(int) {}
+} // namespace
+
+int install_poke_signal()
+{
+	struct sigaction sa {};
+	sa.sa_handler = on_poke;
+	sa.sa_flags = SA_RESTART;
+	return sigaction(SIGUSR1, &sa, nullptr) ? errno : 0;
+}
+
+void poke_thread(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
+
+void keep_heap_mapped()
+{
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+}
 
 char parse_stat_state(std::string_view stat)
 {

@@ -10,8 +10,6 @@
 #include "twa/cpu.hpp"
 #include "twa/tap.hpp"
 
-#include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,9 +47,6 @@ double now_s()
 	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
 	    .count();
 }
-
-void signal_tid(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
-void on_usr1(int) {}
 
 struct Targets {
 	pid_t spinner, sleeper, self;
@@ -202,9 +197,9 @@ struct Tally {
 // own wakes it, and its task_work_run() runs whatever else is pending.
 void flush_targets(const Targets& t)
 {
-	signal_tid(t.spinner);
-	signal_tid(t.sleeper);
-	signal_tid(t.self);
+	poke_thread(t.spinner);
+	poke_thread(t.sleeper);
+	poke_thread(t.self);
 	c.queue(1, Mode::Signal);
 }
 
@@ -231,10 +226,7 @@ int main(int argc, char** argv)
 	rng_state = seed ? seed : 1;
 	tap.note(strf("fuzz: %.0f s, seed %llu (fuzz %.0f %llu reproduces)", secs,
 	              (unsigned long long)seed, secs, (unsigned long long)seed));
-	struct sigaction sa {};
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &sa, nullptr);
+	install_poke_signal();
 	pin_to_cpu(0);
 	Spinner spinner(1);
 	Sleeper sleeper(1);

@@ -41,8 +41,6 @@ const Client c;
 std::unique_ptr<Spinner> spinner;
 std::unique_ptr<Sleeper> sleeper;
 
-void signal_tid(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
-void on_usr1(int) {}
 double now_s()
 {
 	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -62,7 +60,7 @@ bool settle()
 				return true;
 			std::this_thread::sleep_for(5ms);
 		}
-		signal_tid(sleeper->tid());
+		poke_thread(sleeper->tid());
 	}
 	return false;
 }
@@ -120,14 +118,14 @@ void unload_cycles(int cycles)
 			failures++;
 			break;
 		}
-		signal_tid(sleeper->tid());
+		poke_thread(sleeper->tid());
 		// Callbacks may still be running: retry for up to 5 s.
 		for (int tries = 0; tries < 5000 && (ret = unload_module()) != 0; tries++) {
 			if (!refused(ret))
 				break;
 			retries++;
 			if (tries % 100 == 99)
-				signal_tid(sleeper->tid());
+				poke_thread(sleeper->tid());
 			std::this_thread::sleep_for(1ms);
 		}
 		if (ret) {
@@ -306,10 +304,7 @@ int main(int argc, char** argv)
 		tap.check(false, "races need 2 CPUs, the guest has 1");
 		return tap.finish();
 	}
-	struct sigaction sa {};
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &sa, nullptr);
+	install_poke_signal();
 	pin_to_cpu(0);
 	spinner = std::make_unique<Spinner>(1);
 	sleeper = std::make_unique<Sleeper>(1);

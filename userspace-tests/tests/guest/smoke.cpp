@@ -8,7 +8,6 @@
 #include "twa/tap.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,8 +28,6 @@ Tap tap("smoke");
 const Client c;
 
 std::int64_t stat(const char* key) { return c.stats().get(key); }
-void signal_tid(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
-void on_usr1(int) {}
 
 const char* name(Mode m) { return to_string(m).data(); }
 const char* name(Impl i) { return to_string(i).data(); }
@@ -44,7 +41,7 @@ bool wait_run(std::int64_t want, pid_t tid, int flush_after_ms)
 		if (stat("run") >= want)
 			return true;
 		if (flush_after_ms >= 0 && ms >= flush_after_ms && ms % 50 == 0)
-			signal_tid(tid);
+			poke_thread(tid);
 		std::this_thread::sleep_for(1ms);
 	}
 	return false;
@@ -194,7 +191,7 @@ void errors(pid_t sleeper)
 	int err = ret < 0 ? errno : 0;
 	tap.check(ret < 0 && (err == EWOULDBLOCK || err == EBUSY),
 	          strf("rmmod refused while an item is pending (errno %d)", err));
-	signal_tid(sleeper);
+	poke_thread(sleeper);
 	tap.check(wait_run(stat("queued"), sleeper, 0), "pending item ran after a signal");
 	tap.check(c.mark() == 0, "mark accepted");
 	tap.check(c.reset() == 0, "reset accepted once nothing is pending");
@@ -215,10 +212,7 @@ int main()
 	for (const auto& [k, v] : f.raw)
 		tap.note(strf("feature %s %s", k.c_str(), v.c_str()));
 	names(f);
-	struct sigaction sa {};
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &sa, nullptr);
+	install_poke_signal();
 	pin_to_cpu(0);
 	Spinner spinner(1);
 	Sleeper sleeper(1);

@@ -20,6 +20,17 @@ int current_cpu();
 int online_cpus();
 pid_t gettid_now();
 
+// SIGUSR1 with a no-op SA_RESTART handler: a signal then only makes a
+// target enter the kernel, where get_signal() runs its pending task_work
+// (TWA_NONE's too) on every kernel. Returns 0 or an errno value.
+int install_poke_signal();
+// That signal to thread @tid of this process.
+void poke_thread(pid_t tid);
+// The queueing thread shares its targets' mm: a heap trim or munmap on
+// CPU 0 flushes the target CPU's TLB with a function-call IPI, counted as
+// background against every measurement. Keep the heap mapped for good.
+void keep_heap_mapped();
+
 // The state letter (R, S, D, ...) of a /proc/PID/stat line; 0 if malformed.
 // The comm field may hold spaces and parentheses: the state follows the last ')'.
 char parse_stat_state(std::string_view stat);
