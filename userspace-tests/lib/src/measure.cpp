@@ -32,6 +32,20 @@ std::string errno_text(const char* what, int i, int err)
 	return o.str();
 }
 
+// Poll until @ran() reaches @want, calling @poke between polls.
+bool wait_ran(const std::function<std::int64_t()>& ran, std::int64_t want,
+              std::chrono::milliseconds timeout, const std::function<void()>& poke)
+{
+	auto end = std::chrono::steady_clock::now() + timeout;
+	while (std::chrono::steady_clock::now() < end) {
+		if (ran() >= want)
+			return true;
+		if (poke)
+			poke();
+	}
+	return ran() >= want;
+}
+
 } // namespace
 
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const RunOptions& opt)
@@ -40,6 +54,8 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	s.items = n;
 	if (int err = c.reset(); err != 0)
 		s.error = errno_text("reset before item", 0, err);
+	auto queue = opt.queue ? opt.queue : [&](int) { return c.queue(tid, mode, impl); };
+	auto ran = opt.ran ? opt.ran : [&c] { return c.stats().run(); };
 	auto before = InterruptTable::read();
 	auto t0 = std::chrono::steady_clock::now();
 	for (int i = 0; i < n && s.ok(); i++) {
@@ -47,18 +63,18 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 			s.error = "target not asleep before item " + std::to_string(i);
 			break;
 		}
-		if (int err = c.queue(tid, mode, impl); err != 0) {
+		if (int err = queue(i); err != 0) {
 			s.error = errno_text("queue", i, err);
 			break;
 		}
 		if (opt.hold.count() > 0) {
 			std::this_thread::sleep_for(opt.hold);
-			s.held += c.stats().run() == i;
+			s.held += ran() == i;
 			if (opt.poke)
 				opt.poke();
 		}
-		bool ran = opt.poke_after.count() > 0 && c.wait_run(i + 1, opt.poke_after);
-		if (!ran && !c.wait_run(i + 1, opt.timeout, opt.poke))
+		bool done = opt.poke_after.count() > 0 && wait_ran(ran, i + 1, opt.poke_after, {});
+		if (!done && !wait_ran(ran, i + 1, opt.timeout, opt.poke))
 			s.error = "item " + std::to_string(i) + " did not run within " +
 			          std::to_string(opt.timeout.count()) + " ms";
 	}
@@ -66,7 +82,7 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	s.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
 	    std::chrono::steady_clock::now() - t0);
 	auto st = c.stats();
-	s.ran = st.run();
+	s.ran = ran();
 	s.res = delta(before, after, kTargetCpu, {"RES"});
 	s.cal = delta(before, after, kTargetCpu, {"CAL"});
 	s.kick_calls = st.kick_calls();

@@ -314,33 +314,25 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 	Spinner spin(kTargetCpu);
 	constexpr int n = 100;
 	long run0 = read_count("run");
-	auto before = InterruptTable::read();
-	auto sent0 = ipis_for(twa.ipis(), kTargetCpu);
-	auto calls0 = twa.stats().kick_calls();
-	for (int i = 0; i < n; i++) {
+	RunOptions opt;
+	opt.queue = [&](int) {
 		int fd = ::open((dir + "/queue").c_str(), O_WRONLY | O_CLOEXEC);
-		ASSERT_GE(fd, 0);
+		if (fd < 0)
+			return errno;
 		auto tid = std::to_string(spin.tid());
-		ASSERT_EQ(::write(fd, tid.data(), tid.size()), static_cast<ssize_t>(tid.size()));
+		int err = ::write(fd, tid.data(), tid.size()) < 0 ? errno : 0;
 		::close(fd);
-		auto end = std::chrono::steady_clock::now() + 3s;
-		while (read_count("run") < run0 + i + 1 && std::chrono::steady_clock::now() < end)
-			;
-		ASSERT_EQ(read_count("run"), run0 + i + 1) << "item " << i << " did not run";
-	}
-	auto after = InterruptTable::read();
-	auto sent = ipis_for(twa.ipis(), kTargetCpu) - sent0;
-	auto calls = twa.stats().kick_calls() - calls0;
-	std::printf("# consumer items=%d sent_kick=%llu sent_wake=%llu sent_other=%llu "
-	            "kick_calls=%lld res=%llu cal=%llu\n",
-	            n, static_cast<unsigned long long>(sent.kick),
-	            static_cast<unsigned long long>(sent.wake()),
-	            static_cast<unsigned long long>(sent.other()), static_cast<long long>(calls),
-	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"RES"})),
-	            static_cast<unsigned long long>(delta(before, after, kTargetCpu, {"CAL"})));
+		return err;
+	};
+	opt.ran = [&] { return static_cast<std::int64_t>(read_count("run") - run0); };
+	auto s = run_items(twa, spin.tid(), Mode::SignalNoIpi, Impl::Auto, n, opt);
+	std::printf("%s\n%s", ipi_line("consumer", Mode::SignalNoIpi, Impl::Auto, s).c_str(),
+	            sender_lines(s).c_str());
+	EXPECT_TRUE(s.ok()) << s.error;
+	EXPECT_EQ(s.ran, n);
 	// Counted at the sender: the consumer's queueing sent CPU 1 nothing.
 	// (What CPU 1 received meanwhile is background, printed above.)
-	EXPECT_EQ(calls, 0);
-	EXPECT_EQ(sent.ours(), 0u);
+	EXPECT_EQ(s.kick_calls, 0);
+	EXPECT_EQ(s.sent.ours(), 0u);
 	EXPECT_EQ(read_count("pending"), 0);
 }

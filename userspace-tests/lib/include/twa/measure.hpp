@@ -54,10 +54,17 @@ struct RunOptions {
 	// Queue each item only once the target is asleep again (state S): for
 	// a sleeper, so that every item finds it asleep and none needs a kick.
 	bool wait_asleep = false;
+	// Another way to queue (the example consumer's own debugfs file):
+	// queue item @i and return 0 or an errno value; and how many of the
+	// run's items have run. Unset: Client::queue() and the module's
+	// stats. The IPIs are counted at the sender either way.
+	std::function<int(int i)> queue;
+	std::function<std::int64_t()> ran;
 };
 
 // Reset the module's counters, then queue @n items to @tid one at a time,
-// each after the previous one ran, and measure.
+// each after the previous one ran, and measure. @mode and @impl are what
+// Client::queue() asks for (with opt.queue: what that path does).
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n,
                  const RunOptions& opt = {});
 
