@@ -85,6 +85,9 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	s.ran = ran();
 	s.res = delta(before, after, kTargetCpu, {"RES"});
 	s.cal = delta(before, after, kTargetCpu, {"CAL"});
+	for (const auto& name : after.names())
+		if (name != "LOC" && name != "RES" && name != "CAL")
+			s.other_irqs += delta(before, after, kTargetCpu, {name});
 	s.kick_calls = st.kick_calls();
 	s.sender_side = c.features().ipi_count();
 	if (s.sender_side) {
@@ -121,7 +124,8 @@ std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Samp
 	    "# ipi target=%s mode=%s impl=%s items=%d ran=%lld res=%llu cal=%llu "
 	    "ipis_per_item=%.3f sent_kick=%llu sent_wake=%llu sent_other=%llu "
 	    "kick_calls=%lld kicks=%lld wakeups=%lld queue_ns_per_item=%.0f "
-	    "latency_p50_ns=%llu latency_p90_ns=%llu latency_p99_ns=%llu latency_max_ns=%llu",
+	    "latency_p50_ns=%llu latency_p90_ns=%llu latency_p99_ns=%llu latency_max_ns=%llu "
+	    "other_irqs=%llu",
 	    target.c_str(), std::string(to_string(mode)).c_str(),
 	    std::string(to_string(impl)).c_str(), s.items, static_cast<long long>(s.ran),
 	    static_cast<unsigned long long>(s.res), static_cast<unsigned long long>(s.cal),
@@ -133,7 +137,8 @@ std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Samp
 	    static_cast<unsigned long long>(s.latency_pct(50)),
 	    static_cast<unsigned long long>(s.latency_pct(90)),
 	    static_cast<unsigned long long>(s.latency_pct(99)),
-	    static_cast<unsigned long long>(s.latency_pct(100)));
+	    static_cast<unsigned long long>(s.latency_pct(100)),
+	    static_cast<unsigned long long>(s.other_irqs));
 	return buf;
 }
 

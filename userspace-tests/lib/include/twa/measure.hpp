@@ -21,6 +21,9 @@ struct Sample {
 	std::int64_t ran = 0;
 	std::uint64_t res = 0; // receiver side: RES on the target CPU (/proc/interrupts)
 	std::uint64_t cal = 0; // receiver side: CAL on the target CPU
+	// Receiver side: every other interrupt of the target CPU but its tick
+	// (device IRQs, irq_work self-interrupts, ...): kernel entries too.
+	std::uint64_t other_irqs = 0;
 	// Sender side (the module's "ipis" file): IPIs sent to the target CPU,
 	// by who sent them; valid if sender_side.
 	bool sender_side = false;
