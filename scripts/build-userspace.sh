@@ -42,7 +42,8 @@ cmake --build "$b" -j"$(nproc)" >"$b/build.log" 2>&1 || {
 	die "userspace-tests build failed (full log: $b/build.log)"
 }
 mkdir -p "$b/guest"
-cp "$b/twa-ipi-tests" "$b/twa-bench" "$b/smoke" "$b/fuzz" "$b/races" "$b/guest/"
+cp "$b/twa-ipi-tests" "$b/twa-bench" "$b/smoke" "$b/fuzz" "$b/races" "$b/capture" \
+	"$b/guest/"
 echo "$key" >"$b/.key"
 if [ "$run_tests" = 1 ]; then
 	(cd "$b" && ctest --output-on-failure)

@@ -8,9 +8,9 @@ usage() {
 	cat <<USAGE
 Usage: scripts/capture-fixtures.sh KERNEL [NAME]
 
-Boots KERNEL (any of: $(kernels_all | paste -sd' ')) with the module and
-runs guest/capture.sh, then writes what it captured where the host tests
-read their fixtures:
+Boots KERNEL (any of: $(kernels_all | paste -sd' ')) with the module,
+runs the guest program capture (userspace-tests/tests/guest/capture.cpp)
+and writes what it captured where the host tests read their fixtures:
   userspace-tests/fixtures/interrupts/NAME-2cpu.txt   /proc/interrupts
   userspace-tests/fixtures/debugfs/NAME/              features, stats,
                                                       items, ipis, ipi_senders

@@ -160,7 +160,7 @@ struct Target {
 	std::unique_ptr<OsnoiseTracer> osnoise; // spinners, where the kernel has it
 	std::unique_ptr<Spinner> spinner;
 	std::unique_ptr<Sleeper> sleeper;
-	int control_fd = -1;
+	std::unique_ptr<ControlFile> control; // spinners: the mark's fd
 	// Noise with nothing queued, per second of wall time.
 	double base_count_per_s = 0, base_ns_per_s = 0;
 	double base_osn_count_per_s = 0, base_osn_ns_per_s = 0;
@@ -275,8 +275,8 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		// The mark is one write() on an open fd: the kernel exit that runs
 		// flagged work comes right after the mark (an open() would
 		// already be one).
-		t->control_fd = ::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
-		int fd = t->control_fd;
+		t->control = std::make_unique<ControlFile>(c);
+		const ControlFile* control = t->control.get();
 		Target* tp = t.get();
 		t->noise = std::make_unique<NoiseMeter>(
 		    static_cast<std::uint64_t>(o.noise_threshold_us * 1000.0 * cycles_per_ns()));
@@ -284,10 +284,10 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		// get_signal(): the spinner's way to run TWA_NONE work.
 		t->spinner = std::make_unique<Spinner>(
 		    kTargetCpu,
-		    [fd, tp, &c] {
+		    [control, tp, &c] {
 			    if (tp->self_signal.load())
 				    poke_thread(gettid_now());
-			    else if (::write(fd, "mark", 4) < 0)
+			    else if (control->write("mark") != 0)
 				    c.mark();
 		    },
 		    t->noise.get());
@@ -411,38 +411,36 @@ std::string received_json(const InterruptTable& before, const InterruptTable& af
 // never waits for an item to run, so a flag still set merges kicks.
 void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl impl, double rate)
 {
-	std::ostringstream cmd;
-	cmd << "queue tid=" << t.tid << " mode=" << to_string(mode) << " impl=" << to_string(impl);
-	const std::string line = cmd.str();
+	const std::string line = queue_command(t.tid, mode, impl);
 	std::string error;
 	if (int err = c.reset(); err != 0)
 		error = "reset failed: errno " + std::to_string(err);
-	int fd = ::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
+	auto control = std::make_unique<ControlFile>(c);
+	if (int err = control->open_error(); err != 0 && error.empty())
+		error = "cannot open control: errno " + std::to_string(err);
 	auto irq0 = InterruptTable::read();
 	auto osn0 = t.osn_totals();
 	auto n0 = t.noise->totals();
 	auto t0 = std::chrono::steady_clock::now();
 	auto window = std::chrono::duration<double>(o.sweep_seconds);
 	std::int64_t queued = 0, refused = 0, attempts = 0;
-	while (fd >= 0 && error.empty() && std::chrono::steady_clock::now() - t0 < window) {
+	while (error.empty() && std::chrono::steady_clock::now() - t0 < window) {
 		if (rate > 0)
 			std::this_thread::sleep_until(
 			    t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
 				     std::chrono::duration<double>(static_cast<double>(attempts) /
 			                                           rate)));
 		attempts++;
-		if (::write(fd, line.data(), line.size()) >= 0)
+		int err = control->write(line);
+		if (err == 0)
 			queued++;
-		else if (errno == EAGAIN || errno == EBUSY)
+		else if (err == EAGAIN || err == EBUSY)
 			refused++; // too many outstanding: the offered rate is not met
 		else
-			error = "queue failed: errno " + std::to_string(errno);
+			error = "queue failed: errno " + std::to_string(err);
 	}
 	double produce_s = seconds_since(t0);
-	if (fd >= 0)
-		::close(fd);
-	else
-		error = "cannot open control";
+	control.reset();
 	// Drain: NO_IPI items run at the target's next kernel entry (its tick);
 	// after a second, make it enter the kernel.
 	if (!c.wait_run(queued, 1000ms) && !c.wait_run(queued, 3000ms, t.poke) && error.empty())
@@ -564,8 +562,7 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 		t->spinner->stop();
 	if (t->sleeper)
 		t->sleeper->stop();
-	if (t->control_fd >= 0)
-		::close(t->control_fd);
+	t->control.reset();
 }
 
 std::string uring_json(const UringResult& r)

@@ -285,13 +285,35 @@ int Client::command_at(std::string_view bytes, off_t offset) const
 	return err;
 }
 
-int Client::queue(pid_t tid, Mode mode, Impl impl, unsigned count) const
+std::string queue_command(pid_t tid, Mode mode, Impl impl, unsigned count)
 {
 	std::ostringstream cmd;
 	cmd << "queue tid=" << tid << " mode=" << to_string(mode) << " impl=" << to_string(impl);
 	if (count != 1)
 		cmd << " count=" << count;
-	return command(cmd.str());
+	return cmd.str();
+}
+
+int Client::queue(pid_t tid, Mode mode, Impl impl, unsigned count) const
+{
+	return command(queue_command(tid, mode, impl, count));
+}
+
+ControlFile::ControlFile(const Client& c)
+    : fd_(::open((c.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC)), err_(fd_ < 0 ? errno : 0)
+{}
+
+ControlFile::~ControlFile()
+{
+	if (fd_ >= 0)
+		::close(fd_);
+}
+
+int ControlFile::write(std::string_view line) const
+{
+	if (fd_ < 0)
+		return err_;
+	return ::write(fd_, line.data(), line.size()) < 0 ? errno : 0;
 }
 
 std::string Client::read_file(const std::string& name) const

@@ -240,9 +240,9 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		GTEST_SKIP() << "CPU 1 is not nohz_full (boot with nohz_full=1)";
 	// One syscall, the write itself: an open() would already be a kernel
 	// exit that runs the flagged work before the mark.
-	int fd = ::open((client.dir() + "/control").c_str(), O_WRONLY | O_CLOEXEC);
-	ASSERT_GE(fd, 0);
-	Spinner spin(kTargetCpu, [fd] { (void)!::write(fd, "mark", 4); });
+	ControlFile control(client);
+	ASSERT_EQ(control.open_error(), 0);
+	Spinner spin(kTargetCpu, [&control] { (void)control.write("mark"); });
 	std::this_thread::sleep_for(200ms); // let the tick stop
 	constexpr int n = 10;
 	for (auto impl : impls(Mode::SignalNoIpi)) {
@@ -273,7 +273,6 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * m));
 	}
 	spin.stop();
-	::close(fd);
 }
 
 TEST_F(Ipi, ErrorCodes)

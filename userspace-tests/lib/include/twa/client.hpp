@@ -143,6 +143,25 @@ private:
 	std::string dir_;
 };
 
+// "queue tid=T mode=M impl=I [count=N]": what Client::queue() writes.
+std::string queue_command(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1);
+
+// The control file held open: each write() is one command and one
+// syscall, with no open() before it (a target's "mark" right before its
+// kernel exit; a producer's stream of queue commands).
+class ControlFile {
+public:
+	explicit ControlFile(const Client& c);
+	~ControlFile();
+	ControlFile(const ControlFile&) = delete;
+	ControlFile& operator=(const ControlFile&) = delete;
+	int open_error() const { return err_; } // 0 once open
+	int write(std::string_view line) const; // 0 or an errno value
+
+private:
+	int fd_ = -1, err_ = 0;
+};
+
 // A "cpulist" such as "0-2,5" as numbers; throws on malformed input.
 std::vector<int> parse_cpulist(std::string_view s);
 
