@@ -93,8 +93,17 @@ const auto* const kNoTlbNoise = ::testing::AddGlobalTestEnvironment(new NoTlbNoi
 // needs none. So the exact claim is on kick_process() calls, and the IPIs
 // it sent keep a stated 80 % floor for that reason alone.
 constexpr double kKickIpiFloor = 0.8;
-// A kick IPI may still be in flight when /proc/interrupts is read.
-constexpr std::uint64_t kInFlight = 2;
+// Receiver cross-check: CPU 1 counts what it received, not what was sent.
+// A kick may still be in flight when /proc/interrupts is read, and a kick
+// sent while the previous one is still pending there (its item already run
+// by another kernel entry, the vCPU not scheduled by the host) is merged
+// into it by the local APIC, one IRR bit per vector. So received may fall
+// short of sent: by 2 in flight and up to 5 % merged, a margin that grows
+// with how busy the host is, never with what the module does.
+bool received_all_but_merges(const Sample& s)
+{
+	return s.res + 2 + s.sent.kick / 20 >= s.sent.kick;
+}
 
 // signal to a task spinning in user space: one kick per item.
 TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
@@ -114,8 +123,8 @@ TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 		EXPECT_LE(s.sent.kick, static_cast<std::uint64_t>(n));
 		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * n));
 		EXPECT_EQ(s.sent.wake(), 0u) << "a running target is not woken";
-		// Receiver cross-check: CPU 1 got every kick that was sent.
-		EXPECT_GE(s.res + kInFlight, s.sent.kick);
+		EXPECT_TRUE(received_all_but_merges(s))
+		    << "sent " << s.sent.kick << " kicks, CPU 1 received " << s.res << " RES";
 	}
 }
 
@@ -177,7 +186,8 @@ TEST_F(Ipi, ResumeToSpinnerKicks)
 		EXPECT_LE(s.sent.kick, static_cast<std::uint64_t>(s.kick_calls));
 		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * n));
 		EXPECT_EQ(s.sent.wake(), 0u);
-		EXPECT_GE(s.res + kInFlight, s.sent.kick);
+		EXPECT_TRUE(received_all_but_merges(s))
+		    << "sent " << s.sent.kick << " kicks, CPU 1 received " << s.res << " RES";
 	}
 }
 
@@ -225,14 +235,15 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 
 // A task spinning on a nohz_full CPU gets no tick: NO_IPI work waits for its
 // next kernel entry, TWA_SIGNAL work runs at once. Needs nohz_full=1 on the
-// kernel command line (where the kernel has CONFIG_NO_HZ_FULL). nohz_full
-// is not total isolation: irq_work, nohz_full kicks and wakeups of per-CPU
+// kernel command line (where the kernel has CONFIG_NO_HZ_FULL). With a tick
+// (every 1/HZ) every item would run within milliseconds. nohz_full is not
+// total isolation, though: irq_work, nohz_full kicks and wakeups of per-CPU
 // kthreads still interrupt CPU 1 (on -rt kernels over ten times a second),
-// and each runs the pending work. So the claim is an accounting: every item
-// that ran before its 100 ms hold ended had a kernel entry that is not the
-// tick, an IPI from another CPU (counted at the sender) or another
-// interrupt CPU 1 received. With a tick (every 1/HZ) the items would run
-// within milliseconds with no such entry.
+// and the tick comes back for a moment now and then (its 1 Hz residue, a
+// timer), each running the pending work. So of the items that ran before
+// their 100 ms hold ended, at most half may be the tick's, and any more
+// must be matched by interrupts that are not the tick: IPIs from other
+// CPUs (counted at the sender) or other interrupts CPU 1 received.
 TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 {
 	auto nohz = features.nohz_full();
@@ -251,10 +262,11 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		opt.poke = [&] { spin.make_syscall(); };
 		auto s = measure("nohz_spinner", spin.tid(), Mode::SignalNoIpi, impl, n, opt);
 		EXPECT_EQ(s.ran, n);
-		EXPECT_LE(static_cast<std::uint64_t>(n - s.held), s.sent.other() + s.other_irqs)
-		    << "NO_IPI work ran on a nohz_full CPU before a syscall, unexplained by any "
-		       "interrupt but the tick (other IPIs "
-		    << s.sent.other() << ", other interrupts " << s.other_irqs << ")";
+		auto early = static_cast<std::uint64_t>(n - s.held);
+		EXPECT_LE(early, std::max<std::uint64_t>(n / 2, s.sent.other() + s.other_irqs))
+		    << "NO_IPI work ran on a nohz_full CPU before a syscall: " << early << " of "
+		    << n << ", other IPIs " << s.sent.other() << ", other interrupts "
+		    << s.other_irqs;
 		auto after = std::count(s.after_mark.begin(), s.after_mark.end(), true);
 		// A held item runs at the target's next kernel entry: its syscall,
 		// or an interrupt another CPU sent it first (the tick is off).
