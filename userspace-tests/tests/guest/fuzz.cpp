@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -191,16 +193,40 @@ struct Tally {
 	}
 };
 
-// Signals run pending task_work, even TWA_NONE's (get_signal()). PID 1
-// (our init, asleep in wait4) ignores signals, and mutated commands reach
-// it too (a bit flip turns tid=3 into tid=1): a signal-mode item of our
-// own wakes it, and its task_work_run() runs whatever else is pending.
+// Every user-space task in the guest but ours: what a hostile or mutated
+// tid can reach (a bit flip turns our tid into a neighbour's; on a small
+// kernel "100" is a user process). Kernel threads (empty cmdline) refuse
+// items; zombies too.
+std::vector<pid_t> foreign_tasks()
+{
+	std::vector<pid_t> out;
+	std::error_code ec;
+	for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+		const auto name = e.path().filename().string();
+		pid_t pid = std::atoi(name.c_str());
+		if (pid <= 0 || pid == getpid())
+			continue;
+		std::ifstream cmdline(e.path() / "cmdline");
+		if (cmdline.peek() == std::ifstream::traits_type::eof())
+			continue;
+		for (const auto& t : std::filesystem::directory_iterator(e.path() / "task", ec))
+			out.push_back(std::atoi(t.path().filename().c_str()));
+	}
+	return out;
+}
+
+// Signals run pending task_work, even TWA_NONE's (get_signal()): our own
+// threads get one. Other tasks get a signal-mode item of our own instead,
+// whose notification runs whatever else is pending on them and delivers
+// no signal: PID 1 (our init, asleep in wait4), the timeout watcher that
+// runs each guest program and sleeps a second at a time, any other.
 void flush_targets(const Targets& t)
 {
 	poke_thread(t.spinner);
 	poke_thread(t.sleeper);
 	poke_thread(t.self);
-	c.queue(1, Mode::Signal);
+	for (pid_t tid : foreign_tasks())
+		c.queue(tid, Mode::Signal);
 }
 
 // Poll until everything queued ran and nothing is outstanding.
