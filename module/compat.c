@@ -28,9 +28,14 @@ typedef int (*twa_wake_up_state_t)(struct task_struct *p, unsigned int state);
 
 static twa_wake_up_state_t twa_wake_up_state_fn;
 static const char *twa_wake_desc = "unresolved";
-/* What the kprobe lookup found, for the features file. */
-static const char *twa_kprobe_result = "not tried";
-static u8 twa_kprobe_bytes[8];
+
+struct twa_lookup twa_lookup_wake_up_state = {
+	.name = "wake_up_state", .result = "not tried",
+};
+
+struct twa_lookup twa_lookup_task_work_add = {
+	.name = "task_work_add", .result = "not tried",
+};
 
 static const u8 twa_endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
@@ -78,41 +83,45 @@ static int twa_kprobe_addr(const char *name, u8 **addr)
 	return 0;
 }
 
-static int twa_resolve_kprobe(void)
+/*
+ * Resolve @l with a kprobe; 0 and l->entry set if an indirect call may land
+ * there. l->result says what was found, for the features file and the log.
+ */
+static int twa_resolve(struct twa_lookup *l)
 {
 	u8 before[4], at[4], *addr;
-	const void *entry;
 	int ret;
 
-	ret = twa_kprobe_addr("wake_up_state", &addr);
+	ret = twa_kprobe_addr(l->name, &addr);
 	if (ret) {
-		twa_kprobe_result = "lookup-failed";
-		pr_warn("twa_noipi: kprobe lookup of wake_up_state failed: %d\n", ret);
+		l->result = "lookup-failed";
+		pr_warn("twa_noipi: kprobe lookup of %s failed: %d\n", l->name, ret);
 		return ret;
 	}
 	if (copy_from_kernel_nofault(before, addr - 4, sizeof(before)) ||
 	    copy_from_kernel_nofault(at, addr, sizeof(at))) {
-		twa_kprobe_result = "unreadable";
+		l->result = "unreadable";
 		return -EFAULT;
 	}
-	memcpy(twa_kprobe_bytes, before, 4);
-	memcpy(twa_kprobe_bytes + 4, at, 4);
-	entry = twa_compat_endbr_entry(addr, before, at,
-				       IS_ENABLED(CONFIG_X86_KERNEL_IBT));
-	if (!entry) {
-		twa_kprobe_result = "no-endbr";
-		pr_warn("twa_noipi: wake_up_state has no ENDBR64 (sealed?): an indirect call would fault under IBT\n");
-		return -ENOEXEC;
+	memcpy(l->bytes, before, 4);
+	memcpy(l->bytes + 4, at, 4);
+	l->entry = twa_compat_endbr_entry(addr, before, at,
+					  IS_ENABLED(CONFIG_X86_KERNEL_IBT));
+	if (!l->entry) {
+		l->result = "no-endbr";
+		pr_warn("twa_noipi: %s has no ENDBR64 (sealed at boot: nothing in the kernel takes its address), so an indirect call to it would fault under IBT\n",
+			l->name);
+		return -EOPNOTSUPP;
 	}
-	twa_wake_up_state_fn = (twa_wake_up_state_t)entry;
-	twa_kprobe_result = entry == addr ? "ok" : "ok-endbr-4";
-	twa_wake_desc = "kprobe";
+	l->result = l->entry == addr ? "ok" : "ok-endbr-4";
 	return 0;
 }
 #else
-static int twa_resolve_kprobe(void)
+static int twa_resolve(struct twa_lookup *l)
 {
-	pr_warn("twa_noipi: kernel does not export register_kprobe\n");
+	l->result = "no-kprobes";
+	pr_warn("twa_noipi: cannot look up %s: the kernel does not export register_kprobe\n",
+		l->name);
 	return -EOPNOTSUPP;
 }
 #endif
@@ -154,11 +163,27 @@ const char *twa_compat_wake_method(void)
 	return twa_wake_desc;
 }
 
-/* What the kprobe lookup found; @bytes: the 4 bytes before and 4 at it. */
-const char *twa_compat_wake_kprobe(const u8 **bytes)
+#ifndef TWA_HAVE_EXPORT_TASK_WORK_ADD
+typedef int (*twa_task_work_add_t)(struct task_struct *task,
+				   struct callback_head *work,
+				   enum task_work_notify_mode notify);
+
+int twa_compat_task_work_add(struct task_struct *task, struct callback_head *work,
+			     enum task_work_notify_mode notify)
 {
-	*bytes = twa_kprobe_bytes;
-	return twa_kprobe_result;
+	twa_task_work_add_t fn = twa_lookup_task_work_add.entry;
+
+	return fn(task, work, notify);
+}
+#endif
+
+const char *twa_compat_task_work_add_via(void)
+{
+#ifdef TWA_HAVE_EXPORT_TASK_WORK_ADD
+	return "export";
+#else
+	return "kprobe";
+#endif
 }
 
 /*
@@ -170,6 +195,14 @@ int twa_compat_init(void)
 {
 	int ret;
 
+#ifndef TWA_HAVE_EXPORT_TASK_WORK_ADD
+	ret = twa_resolve(&twa_lookup_task_work_add);
+	if (ret) {
+		pr_err("twa_noipi: this kernel does not export task_work_add() and it cannot be called safely (%s, %d); refusing to load\n",
+		       twa_lookup_task_work_add.result, ret);
+		return ret;
+	}
+#endif
 	if (!strcmp(wake_method, "auto") ||
 	    !strcmp(wake_method, "default_wake_function")) {
 		twa_wake_desc = "default_wake_function";
@@ -180,11 +213,15 @@ int twa_compat_init(void)
 		       wake_method);
 		return -EINVAL;
 	}
-	ret = twa_resolve_kprobe();
-	if (ret)
+	ret = twa_resolve(&twa_lookup_wake_up_state);
+	if (ret) {
 		pr_err("twa_noipi: cannot resolve wake_up_state safely (%d); refusing to load\n",
 		       ret);
-	return ret;
+		return ret;
+	}
+	twa_wake_up_state_fn = twa_lookup_wake_up_state.entry;
+	twa_wake_desc = "kprobe";
+	return 0;
 }
 
 void twa_compat_synchronize_rcu_tasks(void)

@@ -18,8 +18,9 @@ struct cpumask;
 #ifndef TIF_NOTIFY_SIGNAL
 #error "kernel lacks TIF_NOTIFY_SIGNAL (5.11+, or a stable backport): nothing to backport onto"
 #endif
-#if !defined(TWA_HAVE_EXPORT_TASK_WORK_ADD) && !defined(TWA_NO_SYMVERS)
-#error "kernel does not export task_work_add()"
+/* Without Module.symvers there is no telling: assume Debian's export. */
+#ifdef TWA_NO_SYMVERS
+#define TWA_HAVE_EXPORT_TASK_WORK_ADD
 #endif
 #if !defined(TWA_HAVE_EXPORT_KICK_PROCESS) && !defined(TWA_NO_SYMVERS)
 #error "kernel does not export kick_process()"
@@ -36,6 +37,36 @@ int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
 void twa_compat_kick_process(struct task_struct *task);
 #define wake_up_state	twa_compat_wake_up_state
 #define kick_process	twa_compat_kick_process
+
+/*
+ * A kernel function reached at load through a kprobe, where no export
+ * reaches it, and what was found: result is "not tried", "ok",
+ * "ok-endbr-4" (the entry is 4 bytes before the probe), "lookup-failed",
+ * "unreadable", "no-endbr" (refused: see twa_compat_endbr_entry()) or
+ * "no-kprobes"; bytes are the 4 before the probe address and the 4 at it.
+ */
+struct twa_lookup {
+	const char *name;
+	const char *result;
+	u8 bytes[8];
+	const void *entry;
+};
+
+extern struct twa_lookup twa_lookup_wake_up_state, twa_lookup_task_work_add;
+
+/*
+ * Stand-in for task_work_add() where the kernel does not export it: mainline
+ * never has (Debian's kernels do, through a patch of their own). Reached
+ * through the kprobe lookup at load, under the same ENDBR64 rule; the
+ * module refuses to load where that is not safe.
+ */
+#ifndef TWA_HAVE_EXPORT_TASK_WORK_ADD
+int twa_compat_task_work_add(struct task_struct *task, struct callback_head *work,
+			     enum task_work_notify_mode notify);
+#define task_work_add	twa_compat_task_work_add
+#endif
+/* How task_work_add() is reached: "export" or "kprobe". */
+const char *twa_compat_task_work_add_via(void);
 
 /* task_struct::state became __state in 5.14. */
 #ifdef TWA_HAVE_TASK___STATE
@@ -99,7 +130,6 @@ static inline unsigned long twa_compat_entry_return_address(struct pt_regs *regs
 
 int twa_compat_init(void);
 const char *twa_compat_wake_method(void);
-const char *twa_compat_wake_kprobe(const u8 **bytes);
 int twa_compat_nohz_full_mask(const struct cpumask **mask);
 
 #endif /* _TWA_COMPAT_H */

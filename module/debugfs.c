@@ -152,13 +152,15 @@ static int ipi_senders_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(ipi_senders);
 
-static void twa_show_wake(struct seq_file *m)
+static void twa_show_lookups(struct seq_file *m)
 {
-	const u8 *bytes;
-	const char *kprobe = twa_compat_wake_kprobe(&bytes);
+	const struct twa_lookup *w = &twa_lookup_wake_up_state;
+	const struct twa_lookup *t = &twa_lookup_task_work_add;
 
 	seq_printf(m, "wake_up_state %s\n", twa_compat_wake_method());
-	seq_printf(m, "wake_up_state_kprobe %s %8phN\n", kprobe, bytes);
+	seq_printf(m, "wake_up_state_kprobe %s %8phN\n", w->result, w->bytes);
+	seq_printf(m, "task_work_add %s\n", twa_compat_task_work_add_via());
+	seq_printf(m, "task_work_add_kprobe %s %8phN\n", t->result, t->bytes);
 }
 
 static void twa_show_nohz_full(struct seq_file *m)
@@ -199,7 +201,7 @@ static int features_show(struct seq_file *m, void *v)
 	seq_printf(m, "native_signal_no_ipi %s\n",
 		   TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? "yes" : "no");
 	seq_puts(m, "tif_notify_signal yes\n");
-	twa_show_wake(m);
+	twa_show_lookups(m);
 	seq_printf(m, "ibt %s\n", IS_ENABLED(CONFIG_X86_KERNEL_IBT) ? "yes" : "no");
 	seq_printf(m, "preemption %s\n", IS_ENABLED(CONFIG_PREEMPTION) ? "yes" : "no");
 	seq_printf(m, "unload_sync %s\n", twa_compat_unload_sync_name());

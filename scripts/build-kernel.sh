@@ -13,7 +13,11 @@ Usage: scripts/build-kernel.sh KERNEL
 
 KERNEL names a kernels/KERNEL.conf with SOURCE=build. Its PACKAGE (from
 scripts/fetch-source.sh), allnoconfig + the CONFIG fragments, built out of
-tree under \$TWA_CACHE/built-kernels/ (now: $TWA_CACHE).
+tree under \$TWA_CACHE/built-kernels/ (now: $TWA_CACHE). UNEXPORT names
+functions whose EXPORT_SYMBOL line is removed first, in a tree of hard
+links to the package's with only the edited files replaced (the shared
+tree is never written): a kernel as mainline is, where Debian's patches
+export more.
 Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage and
 a kernel.env like scripts/fetch-kernel.sh writes).
 USAGE
@@ -30,8 +34,35 @@ for f in $K_CONFIG; do
 	[ -f "$TWA_ROOT/$f" ] || die "$k: config fragment $f not found"
 	frags+=("$TWA_ROOT/$f")
 done
-key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}") |
-	sha256sum | cut -c1-12)
+key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}"
+	echo "unexport: $K_UNEXPORT") | sha256sum | cut -c1-12)
+
+# unexport TREE SYMBOL...: an edited tree of hard links, printed.
+unexport() {
+	local src=$1 edited=$TWA_CACHE/src/$k-$key sym files f
+	shift
+	if [ ! -f "$edited/.complete" ]; then
+		rm -rf "$edited"
+		cp -al "$src" "$edited"
+		for sym in "$@"; do
+			mapfile -t files < <(grep -rlE --include='*.c' \
+				"^EXPORT_SYMBOL(_GPL)?\($sym\);" "$edited")
+			[ ${#files[@]} -gt 0 ] || die "$k: no EXPORT_SYMBOL($sym) in $src"
+			for f in "${files[@]}"; do
+				# A new file, not an edit: the old one is linked to $src.
+				sed -E "/^EXPORT_SYMBOL(_GPL)?\($sym\);/d" "$f" >"$f.new"
+				mv "$f.new" "$f"
+				log "$k: removed the export of $sym from ${f#"$edited"/}"
+			done
+		done
+		touch "$edited/.complete"
+	fi
+	echo "$edited"
+}
+if [ -n "$K_UNEXPORT" ]; then
+	# shellcheck disable=SC2086 # a list of symbols
+	tree=$(unexport "$tree" $K_UNEXPORT)
+fi
 out=$TWA_CACHE/built-kernels/$k-$key
 write_env() {
 	cat >"$out/kernel.env" <<ENV

@@ -59,15 +59,15 @@ kernel_conf() {
 	[ -f "$f" ] || die "unknown kernel '$1' (known: $(kernels_all | paste -sd' '))"
 	# shellcheck disable=SC2034 # read by the scripts that source this file
 	K_NAME=$1 K_DESCRIPTION=$1 K_SOURCE="" K_SUITE="" K_PACKAGE="" K_ARCH=x86_64 \
-		K_CONFIG="" K_TESTS=guest K_UNLOADS=200 K_EXIT_CYCLES=1000 \
+		K_CONFIG="" K_UNEXPORT="" K_REFUSAL="" K_TESTS=guest K_UNLOADS=200 K_EXIT_CYCLES=1000 \
 		K_CONCURRENT_ITEMS=100000 K_FUZZ_SECONDS=20 K_TIMEOUT=1200
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in '' | '#'*) continue ;; esac
 		key=${line%%=*} val=${line#*=}
 		val=${val#\"} val=${val%\"}
 		case "$key" in
-		DESCRIPTION | SOURCE | SUITE | PACKAGE | ARCH | CONFIG | TESTS | UNLOADS | \
-			EXIT_CYCLES | CONCURRENT_ITEMS | FUZZ_SECONDS | TIMEOUT)
+		DESCRIPTION | SOURCE | SUITE | PACKAGE | ARCH | CONFIG | UNEXPORT | REFUSAL | TESTS | \
+			UNLOADS | EXIT_CYCLES | CONCURRENT_ITEMS | FUZZ_SECONDS | TIMEOUT)
 			printf -v "K_$key" '%s' "$val" ;;
 		*) die "$f: unknown key '$key'" ;;
 		esac

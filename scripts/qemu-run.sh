@@ -26,6 +26,8 @@ in \$TWA_OUT come back under the run's files/PROG/.
   --smp N           vCPUs (default: 2; the tests assume CPU 1 exists)
   --follow REGEX    print guest console lines matching REGEX while it runs
   --kvm             use KVM (only where nested KVM works; never default)
+  --refused REGEX   the module must refuse to load, with a kernel message
+                    matching REGEX (grep -E); no program runs
 
 Output: $TWA_BUILD/KERNEL/runs/NAME/{console.log,result.txt,files/}
 Prints one line per program: its status and time. Exit status 0 only if
@@ -38,6 +40,7 @@ USAGE
 }
 
 prog_args=()
+refused=""
 tests=smoke args="" append="" name=tests timeout="" smp=2 follow="" accel="tcg,thread=multi"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--follow) follow=$2; shift 2 ;;
 	--kvm) accel=kvm; shift ;;
+	--refused) refused=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -149,6 +153,17 @@ awk -v dir="$out/files" '
 		system("mkdir -p \"" d "\""); next }
 	/^file [^ ]+ end$/ { close(f); f = ""; next }
 	f != "" { print > f }' "$result"
+
+# A refusal to load is the whole test: no program runs after it.
+if [ -n "$refused" ]; then
+	grep -qE "$TWA_SPLAT_RE" "$console" && fail "kernel splat while refusing"
+	grep -q '^end$' "$result" || fail "guest did not finish (panic or crash?)"
+	grep -q '^insmod failed$' "$result" || fail "the module loaded; expected a refusal: $refused"
+	why=$(tr -d '\r' <"$console" | grep -m1 -E "$refused") ||
+		fail "the module was refused, but with no message matching: $refused"
+	log "$k: PASS in ${secs}s: refused as expected: ${why#*] }"
+	exit 0
+fi
 
 # One line per program; a failed one shows the tail of its output.
 failed=0

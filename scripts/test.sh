@@ -20,6 +20,8 @@ changed), and runs on each what its kernels/KERNEL.conf TESTS ask for:
   kunit  the KUnit suites, KTAP parsed on the host
   bench  in the guest boot, a short twa-bench run (20 items, two sweep
          points) whose report must be complete (report.py --check)
+  refuse a boot where the module must refuse to load, with a message
+         matching the kernel's REFUSAL
 KERNEL: any of $(kernels_all | paste -sd' ') (default: all), or any
 Debian kernel as SUITE:PACKAGE (tested with TESTS="dkms guest").
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
@@ -71,6 +73,15 @@ guest_boot() {
 	if [[ " $p " == *" kunit "* ]]; then
 		"$TWA_ROOT/scripts/kunit.sh" --parse tests "$k" || rc=1
 	fi
+	# A kernel built without an export: the module says it found the
+	# function another way (smoke prints the features file).
+	kernel_conf "$k"
+	for sym in $K_UNEXPORT; do
+		tr -d '\r' <"$TWA_BUILD/$k/runs/tests/console.log" | grep -q "^# feature ${sym}_kprobe ok" || {
+			log "$k: features does not say $sym was reached by a kprobe lookup"
+			rc=1
+		}
+	done
 	if [[ " $p " == *" twa-bench "* ]]; then
 		python3 "$TWA_ROOT/scripts/report.py" --check --out "$TWA_BUILD/$k/runs/tests/report" \
 			"$TWA_BUILD/$k/runs/tests/files/twa-bench/bench.jsonl" >/dev/null || rc=1
@@ -103,6 +114,10 @@ for k in "${kernels[@]}"; do
 		fi
 	elif has kunit; then
 		add_job "$k: kunit" "$TWA_ROOT/scripts/kunit.sh" "$k"
+	fi
+	if has refuse; then
+		add_job "$k: module refuses to load" "$TWA_ROOT/scripts/qemu-run.sh" --name refuse \
+			--refused "$K_REFUSAL" "$k"
 	fi
 done
 
