@@ -34,8 +34,10 @@ for f in $K_CONFIG; do
 	[ -f "$TWA_ROOT/$f" ] || die "$k: config fragment $f not found"
 	frags+=("$TWA_ROOT/$f")
 done
+# (UNEXPORT joins the key only where set: the other kernels' keys, and
+# their cached builds, stay what they were.)
 key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}"
-	echo "unexport: $K_UNEXPORT") | sha256sum | cut -c1-12)
+	[ -z "$K_UNEXPORT" ] || echo "unexport: $K_UNEXPORT") | sha256sum | cut -c1-12)
 
 # unexport TREE SYMBOL...: an edited tree of hard links, printed.
 unexport() {

@@ -17,7 +17,7 @@ what it offers (nohz_full, preemption model, ibt, kunit, kasan,
 native-no-ipi: read from its .config and headers). A kernel not in the
 cache yet says so; --fetch fetches or builds it first. From the module's
 features as its last make test boot printed them: how it reaches
-wake_up_state and what its unload waits with.
+task_work_add (its export, or a kprobe lookup) and what its unload waits with.
 --markdown  the same as a Markdown table (the README's kernel table).
 USAGE
 }
@@ -54,10 +54,10 @@ row() {
 	fi
 }
 if [ "$md" = 1 ]; then
-	echo "| kernel | suite | ABI | compiler (modules built in) | tests | preemption | NO_HZ_FULL | native NO_IPI | wake_up_state via | unload waits with |"
+	echo "| kernel | suite | ABI | compiler (modules built in) | tests | preemption | NO_HZ_FULL | native NO_IPI | task_work_add via | unload waits with |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 else
-	row KERNEL SUITE ABI COMPILER TESTS WAKE UNLOAD-SYNC OFFERS
+	row KERNEL SUITE ABI COMPILER TESTS TASK_WORK_ADD UNLOAD-SYNC OFFERS
 fi
 for k in $(kernels_all); do
 	kernel_conf "$k"
@@ -77,15 +77,15 @@ for k in $(kernels_all); do
 		cc=$(config_cc "$(sed -n 's/^KCONFIG=//p' "$env")")
 	fi
 	[ -n "$(kernel_root_suite)" ] && where="$K_SUITE root"
-	wake=$(feature "$k" wake_up_state) unload=$(feature "$k" unload_sync)
+	twa=$(feature "$k" task_work_add) unload=$(feature "$k" unload_sync)
 	if [ "$md" = 1 ]; then
 		preempt=$(grep -o 'preempt=[^ ]*' <<<"$offers" || echo "preempt=-")
 		nohz=no native=no
 		[[ " $offers " == *" nohz_full "* ]] && nohz=yes
 		[[ " $offers " == *" native-no-ipi "* ]] && native=yes
 		row "$k" "$K_SUITE" "$abi" "$cc ($where)" "${K_TESTS// /, }" "${preempt#preempt=}" \
-			"$nohz" "$native" "$wake" "$unload"
+			"$nohz" "$native" "$twa" "$unload"
 	else
-		row "$k" "$K_SUITE" "$abi" "$cc" "${K_TESTS// /,}" "$wake" "$unload" "$offers"
+		row "$k" "$K_SUITE" "$abi" "$cc" "${K_TESTS// /,}" "$twa" "$unload" "$offers"
 	fi
 done
