@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel differences, resolved once at build time (Kbuild.compat) or at
- * load (wake_up_state). Named after the upstream symbols they stand in for.
+ * load (task_work_add where it is not exported; wake_up_state on request).
+ * Named after the upstream symbols they stand in for.
  */
 #include <linux/kprobes.h>
 #include <linux/module.h>
