@@ -18,6 +18,9 @@ functions whose EXPORT_SYMBOL line is removed first, in a tree of hard
 links to the package's with only the edited files replaced (the shared
 tree is never written): a kernel as mainline is, where Debian's patches
 export more.
+A source from another suite than the host's (sid's 7.x) is configured and
+built in that suite's root (scripts/build-root.sh) with the gcc-N that
+suite's gcc depends on; the host's suite builds with the host's gcc.
 Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage and
 a kernel.env like scripts/fetch-kernel.sh writes).
 USAGE
@@ -26,7 +29,6 @@ case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
 k=$1
 kernel_conf "$k"
 [ "$K_SOURCE" = build ] || die "$k: SOURCE=$K_SOURCE, not built from a source package"
-need_cmds make:make gcc:gcc flex:flex bison:bison bc:bc perl:perl
 
 tree=$("$TWA_ROOT/scripts/fetch-source.sh" "$k")
 frags=()
@@ -83,11 +85,29 @@ if [ -f "$out/.complete" ]; then
 	exit 0
 fi
 mkdir -p "$out"
-log "$k: configuring (allnoconfig + ${frags[*]##*/})"
-make -s -C "$tree" O="$out" ARCH=x86_64 allnoconfig >"$out/config.log" 2>&1
-"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" \
-	>>"$out/config.log" 2>&1
-make -s -C "$tree" O="$out" ARCH=x86_64 olddefconfig >>"$out/config.log" 2>&1
+# A source of another suite than the host's builds in that suite's root,
+# with the compiler that suite's gcc depends on (gcc-16 in sid): the
+# compiler its own kernels are built with, and the glibc its kbuild tools
+# need. The host's suite builds here, with the host's gcc.
+suite=$(kernel_root_suite)
+if [ -n "$suite" ]; then
+	kcc=$(suite_cc "$suite")
+	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc")
+	run=(in_root "$root" "$out") cc=(CC="$kcc" HOSTCC="$kcc") what="$kcc, $suite root"
+else
+	need_cmds make:make gcc:gcc flex:flex bison:bison bc:bc perl:perl
+	run=() cc=() what="gcc $(gcc -dumpversion)"
+fi
+kmake() { "${run[@]}" make -C "$tree" O="$out" ARCH=x86_64 "${cc[@]}" "$@"; }
+log "$k: configuring (allnoconfig + ${frags[*]##*/}; $what)"
+# (merge_config.sh -m merges only, no make: it runs here, where the
+# fragments are.)
+if ! { kmake -s allnoconfig &&
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" &&
+	kmake -s olddefconfig; } >"$out/config.log" 2>&1; then
+	tail -20 "$out/config.log" >&2
+	die "$k: configuring failed (log: $out/config.log)"
+fi
 # Every requested option must have survived olddefconfig.
 dropped=$(cat "${frags[@]}" | grep -E '^CONFIG_' | while IFS= read -r l; do
 	grep -qxF "$l" "$out/.config" || echo "$l"
@@ -97,8 +117,7 @@ $dropped"
 log "$k: building the kernel with $(nproc) jobs (a few minutes; log: $out/build.log)"
 t0=$SECONDS
 # Debian's 5.10 tree predates gcc 12; its new warnings are not our business.
-if ! make -C "$tree" O="$out" ARCH=x86_64 -j"$(nproc)" KCFLAGS="-Wno-error" \
-	bzImage modules >"$out/build.log" 2>&1; then
+if ! kmake -j"$(nproc)" KCFLAGS="-Wno-error" bzImage modules >"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2
 	die "$k: kernel build failed (full log: $out/build.log)"
 fi

@@ -31,7 +31,7 @@ if [ -n "$suite" ]; then
 	# shellcheck disable=SC2153 # KDIR comes from kernel.env
 	kcc=$(kernel_cc "$KDIR")
 	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc")
-	run=(in_root "$root" "$KDIR") mkdir=$(root_kdir "$KDIR") cc=() what="$kcc, $suite root"
+	run=(in_root "$root" "$KDIR") mkdir=$(root_kdir "$KDIR") cc=(CC="$kcc") what="$kcc, $suite root"
 else
 	run=() mkdir=$KDIR cc=("$(module_cc "$KDIR")") what=${cc[0]}
 fi

@@ -182,37 +182,52 @@ kernel_cc() {
 	echo "${cc:-gcc}"
 }
 
-# The suite whose root builds modules for kernel K (loaded by
-# kernel_conf): a Debian kernel of another suite than the host's is built
-# with its own suite's compiler and glibc. Empty: the host builds.
+# The compiler a Debian suite builds with: the gcc-N its gcc depends on.
+suite_cc() {
+	local conf cc
+	conf=$(apt_setup "$1")
+	apt_update "$conf" "$1"
+	cc=$(pkg_depends "$conf" gcc | grep -E '^gcc-[0-9]+$' | head -1 || true)
+	[ -n "$cc" ] || die "$1: its gcc package depends on no gcc-N"
+	echo "$cc"
+}
+
+# The suite whose root builds kernel K (loaded by kernel_conf) and its
+# modules: a kernel of another suite than the host's, Debian's or built
+# from that suite's linux-source, is built with its own suite's compiler
+# and glibc. Empty: the host builds.
 kernel_root_suite() {
-	if [ "$K_SOURCE" = debian ] && [ "$K_SUITE" != "$(host_suite)" ]; then
+	if [ "$K_SUITE" != "$(host_suite)" ]; then
 		echo "$K_SUITE"
 	fi
 }
 
 # in_root ROOT KDIR CMD...: run CMD in the build root ROOT, for the
-# unpacked Debian kernel whose headers are KDIR (.../usr/src/linux-headers-ABI),
-# in a mount namespace of its own (nothing stays mounted). Mounted: /proc
-# (7.x objtool reads it); the kernel's usr/src and usr/lib/linux-kbuild-*
-# at their real paths (7.x headers insist on /usr/src, and their scripts
-# link to ../../lib/linux-kbuild-*); the cache and build directories at
-# their own paths. CMD should use /usr/src/linux-headers-ABI as its KDIR
-# (root_kdir): make run from elsewhere puts external modules' objects in
-# the headers (7.x: KBUILD_EXTMOD_OUTPUT).
+# kernel whose build directory is KDIR, in a mount namespace of its own
+# (nothing stays mounted). Mounted: /proc (7.x objtool reads it); the cache
+# and build directories at their own paths (a kernel built from source
+# lives in the cache: its KDIR is the same inside); for an unpacked Debian
+# kernel (KDIR .../usr/src/linux-headers-ABI), its usr/src and
+# usr/lib/linux-kbuild-* at their real paths (7.x headers insist on
+# /usr/src, and their scripts link to ../../lib/linux-kbuild-*). CMD should
+# use root_kdir KDIR as its KDIR: make run from elsewhere puts external
+# modules' objects in the headers (7.x: KBUILD_EXTMOD_OUTPUT).
 in_root() {
-	local root=$1 kroot=${2%/usr/src/*}
+	local root=$1 kroot=
+	case "$2" in */usr/src/*) kroot=${2%/usr/src/*} ;; esac
 	shift 2
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	unshare --mount --propagation private -- bash -euc '
 		r=$1 kroot=$2 cache=$3 build=$4
 		shift 4
 		mount -t proc proc "$r/proc"
-		mount --bind "$kroot/usr/src" "$r/usr/src"
-		for d in "$kroot"/usr/lib/linux-kbuild-*; do
-			mkdir -p "$r/usr/lib/${d##*/}"
-			mount --bind "$d" "$r/usr/lib/${d##*/}"
-		done
+		if [ -n "$kroot" ]; then
+			mount --bind "$kroot/usr/src" "$r/usr/src"
+			for d in "$kroot"/usr/lib/linux-kbuild-*; do
+				mkdir -p "$r/usr/lib/${d##*/}"
+				mount --bind "$d" "$r/usr/lib/${d##*/}"
+			done
+		fi
 		for d in "$cache" "$build"; do
 			mkdir -p "$r$d"
 			mount --bind "$d" "$r$d"
@@ -220,7 +235,12 @@ in_root() {
 		exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 			LANG=C.UTF-8 "$@"' _ "$root" "$kroot" "$TWA_CACHE" "$TWA_BUILD" "$@"
 }
-root_kdir() { echo "/usr/src/${1##*/usr/src/}"; }
+root_kdir() {
+	case "$1" in
+	*/usr/src/*) echo "/usr/src/${1##*/usr/src/}" ;;
+	*) echo "$1" ;;
+	esac
+}
 
 # A build step's key: a hash of the named files (name and contents) and
 # any extra words. A step whose stamp holds its key is up to date.

@@ -50,9 +50,10 @@ row() {
 		printf '| %s ' "$@"
 		echo '|'
 	else
-		printf '%-11s %-8s %-24s %-14s %-11s %-21s %-21s %s\n' "$@"
+		printf "%-${namew}s %-8s %-24s %-14s %-16s %-21s %-21s %s\n" "$@"
 	fi
 }
+namew=$(kernels_all | awk '{ if (length($0) > w) w = length($0) } END { print w }')
 if [ "$md" = 1 ]; then
 	echo "| kernel | suite | ABI | compiler (modules built in) | tests | preemption | NO_HZ_FULL | native NO_IPI | task_work_add via | unload waits with |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
