@@ -18,9 +18,9 @@ functions whose EXPORT_SYMBOL line is removed first, in a tree of hard
 links to the package's with only the edited files replaced (the shared
 tree is never written): a kernel as mainline is, where Debian's patches
 export more.
-A source from another suite than the host's (sid's 7.x) is configured and
-built in that suite's root (scripts/build-root.sh) with the gcc-N that
-suite's gcc depends on; the host's suite builds with the host's gcc.
+A source of another suite than the host's (bullseye's 5.10, sid's 7.x) is
+configured and built in that suite's root (scripts/build-root.sh) with the
+gcc-N that suite's gcc depends on; the host's suite builds with its gcc.
 Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage and
 a kernel.env like scripts/fetch-kernel.sh writes).
 USAGE
@@ -36,10 +36,13 @@ for f in $K_CONFIG; do
 	[ -f "$TWA_ROOT/$f" ] || die "$k: config fragment $f not found"
 	frags+=("$TWA_ROOT/$f")
 done
-# (UNEXPORT joins the key only where set: the other kernels' keys, and
-# their cached builds, stay what they were.)
+# A source of another suite than the host's builds in that suite's root
+# (below). (UNEXPORT and the root join the key only where set: the other
+# kernels' keys, and their cached builds, stay what they were.)
+suite=$(kernel_root_suite)
 key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}"
-	[ -z "$K_UNEXPORT" ] || echo "unexport: $K_UNEXPORT") | sha256sum | cut -c1-12)
+	[ -z "$K_UNEXPORT" ] || echo "unexport: $K_UNEXPORT"
+	[ -z "$suite" ] || echo "root: $suite") | sha256sum | cut -c1-12)
 
 # unexport TREE SYMBOL...: an edited tree of hard links, printed.
 unexport() {
@@ -86,10 +89,9 @@ if [ -f "$out/.complete" ]; then
 fi
 mkdir -p "$out"
 # A source of another suite than the host's builds in that suite's root,
-# with the compiler that suite's gcc depends on (gcc-16 in sid): the
-# compiler its own kernels are built with, and the glibc its kbuild tools
-# need. The host's suite builds here, with the host's gcc.
-suite=$(kernel_root_suite)
+# with the compiler that suite's gcc depends on (gcc-10 in bullseye, gcc-16
+# in sid): the compiler its own kernels are built with, and the glibc its
+# kbuild tools need. The host's suite builds here, with the host's gcc.
 if [ -n "$suite" ]; then
 	kcc=$(suite_cc "$suite")
 	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc")
@@ -116,7 +118,8 @@ done)
 $dropped"
 log "$k: building the kernel with $(nproc) jobs (a few minutes; log: $out/build.log)"
 t0=$SECONDS
-# Debian's 5.10 tree predates gcc 12; its new warnings are not our business.
+# A tree older than its compiler (a host's gcc newer than the source) may
+# warn where its own didn't: those warnings are not our business.
 if ! kmake -j"$(nproc)" KCFLAGS="-Wno-error" bzImage modules >"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2
 	die "$k: kernel build failed (full log: $out/build.log)"
