@@ -82,8 +82,10 @@ InterruptTable InterruptTable::parse(std::string_view text)
 			}
 			counts.push_back(v);
 		}
-		if (!name.empty() && !counts.empty())
+		if (!name.empty() && !counts.empty()) {
 			t.rows_[name] = std::move(counts);
+			t.descriptions_[name] = std::string(trim(rest));
+		}
 	}
 	if (!header)
 		throw std::runtime_error("interrupts: empty input");
@@ -132,6 +134,66 @@ std::vector<std::string> InterruptTable::names() const
 	return n;
 }
 
+std::string InterruptTable::description(const std::string& name) const
+{
+	auto it = descriptions_.find(name);
+	return it == descriptions_.end() ? std::string{} : it->second;
+}
+
+namespace {
+
+// Does @desc describe @what? x86 and arm64 (5.10 to 7.x) share the IPI
+// lines' texts; the local timer is x86's "Local timer interrupts" and
+// arm64's per-CPU "GICv3 27 Level arch_timer" line (its chip and hwirq vary:
+// the handler's name at the end is what is constant).
+bool describes(std::string_view desc, Irq what)
+{
+	auto ends_with = [&](std::string_view tail) {
+		return desc.size() >= tail.size() && desc.substr(desc.size() - tail.size()) == tail;
+	};
+	switch (what) {
+	case Irq::Reschedule:
+		return desc == "Rescheduling interrupts";
+	case Irq::FunctionCall:
+		return desc == "Function call interrupts";
+	case Irq::LocalTimer:
+		return desc == "Local timer interrupts" || ends_with(" arch_timer");
+	}
+	return false;
+}
+
+} // namespace
+
+const char* to_string(Irq what)
+{
+	switch (what) {
+	case Irq::Reschedule:
+		return "rescheduling IPIs";
+	case Irq::FunctionCall:
+		return "function call IPIs";
+	case Irq::LocalTimer:
+		return "local timer interrupts";
+	}
+	return "?";
+}
+
+const std::string& InterruptTable::line(Irq what) const
+{
+	const std::string* found = nullptr;
+	for (const auto& [name, desc] : descriptions_) {
+		if (!describes(desc, what))
+			continue;
+		if (found != nullptr)
+			throw std::runtime_error(std::string("interrupts: two lines count ") +
+			                         to_string(what) + ": " + *found + " and " + name);
+		found = &name;
+	}
+	if (found == nullptr)
+		throw std::runtime_error(std::string("interrupts: no line counts ") +
+		                         to_string(what) + " (a kernel that renamed it?)");
+	return *found;
+}
+
 std::uint64_t delta(const InterruptTable& before, const InterruptTable& after, int cpu,
                     const std::vector<std::string>& names)
 {
@@ -141,6 +203,12 @@ std::uint64_t delta(const InterruptTable& before, const InterruptTable& after, i
 		d += a >= b ? a - b : 0;
 	}
 	return d;
+}
+
+std::uint64_t ipi_delta(const InterruptTable& before, const InterruptTable& after, int cpu)
+{
+	return delta(before, after, cpu,
+	             {after.line(Irq::Reschedule), after.line(Irq::FunctionCall)});
 }
 
 } // namespace twa

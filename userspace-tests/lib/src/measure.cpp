@@ -83,10 +83,12 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	    std::chrono::steady_clock::now() - t0);
 	auto st = c.stats();
 	s.ran = ran();
-	s.res = delta(before, after, kTargetCpu, {"RES"});
-	s.cal = delta(before, after, kTargetCpu, {"CAL"});
+	const auto &res = after.line(Irq::Reschedule), &cal = after.line(Irq::FunctionCall),
+		   &loc = after.line(Irq::LocalTimer);
+	s.res = delta(before, after, kTargetCpu, {res});
+	s.cal = delta(before, after, kTargetCpu, {cal});
 	for (const auto& name : after.names())
-		if (name != "LOC" && name != "RES" && name != "CAL")
+		if (name != loc && name != res && name != cal)
 			s.other_irqs += delta(before, after, kTargetCpu, {name});
 	s.kick_calls = st.kick_calls();
 	s.sender_side = c.features().ipi_count();
@@ -113,7 +115,7 @@ std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duratio
 	while (std::chrono::steady_clock::now() < end)
 		(void)c.stats();
 	auto after = InterruptTable::read();
-	return delta(before, after, kTargetCpu, {"RES", "CAL"});
+	return ipi_delta(before, after, kTargetCpu);
 }
 
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s)

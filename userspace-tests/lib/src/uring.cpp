@@ -118,7 +118,7 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 	auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	auto after = InterruptTable::read();
 	r.ops = ops;
-	r.ipis = delta(before, after, reaper_cpu, {"RES", "CAL"});
+	r.ipis = ipi_delta(before, after, reaper_cpu);
 	if (r.sender_side)
 		r.kick_ipis = kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
 	counted.store(true, std::memory_order_release);
@@ -186,7 +186,7 @@ UringResult run_ring_nop_tw(const UringSetup& setup, int ops, int reaper_cpu)
 				.count();
 			auto after = InterruptTable::read();
 			r.ops = ops;
-			r.ipis = delta(before, after, reaper_cpu, {"RES", "CAL"});
+			r.ipis = ipi_delta(before, after, reaper_cpu);
 			if (r.sender_side)
 				r.kick_ipis =
 				    kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
