@@ -112,9 +112,11 @@ const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 /*
  * Where the architecture sends IPIs, for the sender-side counts (ipi.c):
  * the functions the 6.4+ ipi:ipi_send_* tracepoints sit in front of, the
- * same on x86_64 from 5.10 to 7.x. Elsewhere the counts are unavailable.
+ * same on x86_64 from 5.10 to 7.x; on arm64 the arch_* functions of
+ * arch/arm64/kernel/smp.c, whose reschedule one was smp_send_reschedule()
+ * before 6.4. Elsewhere the counts are unavailable.
  */
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64)
 #define TWA_COMPAT_SEND_RESCHEDULE		"native_smp_send_reschedule"
 #define TWA_COMPAT_SEND_CALL_FUNC_SINGLE	"native_send_call_func_single_ipi"
 #define TWA_COMPAT_SEND_CALL_FUNC_MASK		"native_send_call_func_ipi"
@@ -123,6 +125,26 @@ const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 static inline unsigned long twa_compat_entry_return_address(struct pt_regs *regs)
 {
 	return regs_get_kernel_stack_nth(regs, 0);
+}
+
+#define TWA_COMPAT_HAVE_IPI_PROBES
+#elif defined(CONFIG_ARM64)
+#ifdef TWA_HAVE_ARCH_SMP_SEND_RESCHEDULE
+#define TWA_COMPAT_SEND_RESCHEDULE		"arch_smp_send_reschedule"
+#else
+#define TWA_COMPAT_SEND_RESCHEDULE		"smp_send_reschedule"
+#endif
+#define TWA_COMPAT_SEND_CALL_FUNC_SINGLE	"arch_send_call_function_single_ipi"
+#define TWA_COMPAT_SEND_CALL_FUNC_MASK		"arch_send_call_function_ipi_mask"
+
+/*
+ * At a probed function's entry its return address is in the link register;
+ * a probe placed after the function's PACIASP sees it signed. Kernel text
+ * addresses have every bit above VA_BITS set: setting them strips a PAC.
+ */
+static inline unsigned long twa_compat_entry_return_address(struct pt_regs *regs)
+{
+	return procedure_link_pointer(regs) | GENMASK_ULL(63, VA_BITS);
 }
 
 #define TWA_COMPAT_HAVE_IPI_PROBES
