@@ -26,15 +26,22 @@ kernel_conf "$k"
 out=$TWA_BUILD/$k/mod
 # A kernel of another suite builds in that suite's root, with the compiler
 # its headers name; the host's suite builds here (lib.sh, in_root).
-suite=$(kernel_root_suite)
+# Another architecture's (arm64) is cross-built: its headers' CC names the
+# compiler (gcc-12), the cross prefix makes it aarch64-linux-gnu-gcc-12.
+suite=$(kernel_root_suite) cross=$(kernel_cross)
 if [ -n "$suite" ]; then
 	# shellcheck disable=SC2153 # KDIR comes from kernel.env
-	kcc=$(kernel_cc "$KDIR")
-	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc")
+	kcc=$cross$(kernel_cc "$KDIR")
+	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$(cc_package "$kcc")")
 	run=(in_root "$root" "$KDIR") mkdir=$(root_kdir "$KDIR") cc=(CC="$kcc") what="$kcc, $suite root"
+elif [ -n "$cross" ]; then
+	kcc=$cross$(kernel_cc "$KDIR")
+	need_cmds "$kcc:$(cc_package "$kcc")"
+	run=() mkdir=$KDIR cc=(CC="$kcc") what=$kcc
 else
 	run=() mkdir=$KDIR cc=("$(module_cc "$KDIR")") what=${cc[0]}
 fi
+[ -z "$cross" ] || cc+=(ARCH="$K_ARCH" CROSS_COMPILE="$cross")
 # shellcheck disable=SC2086 # a list of paths
 read -ra srcs < <(src_files $TWA_MODULE_SRC | paste -sd' ')
 key=$(inputs_key "${srcs[@]}" "$kdir/kernel.env" "$what")

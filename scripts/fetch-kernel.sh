@@ -38,7 +38,7 @@ done
 [ ${#names[@]} -gt 0 ] || { usage >&2; exit 2; }
 
 fetch_kernel() {
-	local k=$1 conf image binary abi kdir headers hdeps d pkgs
+	local k=$1 conf image binary abi kdir headers hdeps d pkgs arch
 	kernel_conf "$k"
 	[ "$K_SOURCE" = debian ] || die "$k: SOURCE=$K_SOURCE, not a Debian kernel"
 	kdir=$TWA_CACHE/kernels/$k
@@ -47,7 +47,8 @@ fetch_kernel() {
 		return 0
 	fi
 	need_cmds apt-get:apt dpkg-deb:dpkg
-	conf=$(apt_setup "$K_SUITE")
+	arch=$(kernel_debarch)
+	conf=$(apt_setup "$K_SUITE" "$arch")
 	apt_update "$conf" "$K_SUITE"
 	image=$(pkg_depends "$conf" "$K_PACKAGE" 2>/dev/null | grep -E "^linux-image-[0-9]" | head -1 || true)
 	[ -n "$image" ] || die "$k: $K_SUITE has no package $K_PACKAGE depending on a linux-image-ABI (tried: apt-cache show $K_PACKAGE in $K_SUITE)"
@@ -56,7 +57,11 @@ fetch_kernel() {
 	# linux-binary-ABI (/usr/lib/modules/ABI/vmlinuz).
 	binary=$(pkg_depends "$conf" "$image" | grep -Fx "linux-binary-$abi" || true)
 	headers=linux-headers-$abi
-	hdeps=$(pkg_depends "$conf" "$headers" | grep -E '^linux-(headers|kbuild)-')
+	# linux-kbuild holds the tools a module build runs: the host's (amd64)
+	# build, whatever the kernel's architecture (Debian's cross-build
+	# layout: arm64 headers, amd64 kbuild of the same version).
+	hdeps=$(pkg_depends "$conf" "$headers" | grep -E '^linux-(headers|kbuild)-' |
+		sed -E 's/^(linux-kbuild-.*)$/\1:amd64/')
 	d=$kdir/$abi
 	if [ -f "$d/kernel.env" ]; then
 		log "$k: $abi already cached"
@@ -120,6 +125,7 @@ VMLINUZ=$vmlinuz
 KDIR=$hdr
 KCONFIG=$hdr/.config
 KSRC=$ksrc
+KARCH=$K_ARCH
 ENV
 }
 

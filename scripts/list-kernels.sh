@@ -40,7 +40,7 @@ feature() {
 # The compiler named by the kernel's config: "gcc-16 16.2.0".
 config_cc() {
 	sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1" | awk '{
-		sub(/^x86_64-linux-gnu-/, "", $1)
+		sub(/^(x86_64|aarch64)-linux-gnu-/, "", $1)
 		for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+\.[0-9]+$/) { print $1, $i; exit }
 		print $1 }'
 }
@@ -50,15 +50,15 @@ row() {
 		printf '| %s ' "$@"
 		echo '|'
 	else
-		printf "%-${namew}s %-8s %-24s %-14s %-16s %-21s %-21s %s\n" "$@"
+		printf "%-${namew}s %-8s %-6s %-24s %-14s %-16s %-21s %-21s %s\n" "$@"
 	fi
 }
 namew=$(kernels_all | awk '{ if (length($0) > w) w = length($0) } END { print w }')
 if [ "$md" = 1 ]; then
-	echo "| kernel | suite | ABI | compiler (modules built in) | tests | preemption | NO_HZ_FULL | native NO_IPI | task_work_add via | unload waits with |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| kernel | suite | arch | ABI | compiler (modules built in) | tests | preemption | NO_HZ_FULL | native NO_IPI | task_work_add via | unload waits with |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 else
-	row KERNEL SUITE ABI COMPILER TESTS TASK_WORK_ADD UNLOAD-SYNC OFFERS
+	row KERNEL SUITE ARCH ABI COMPILER TESTS TASK_WORK_ADD UNLOAD-SYNC OFFERS
 fi
 for k in $(kernels_all); do
 	kernel_conf "$k"
@@ -84,9 +84,9 @@ for k in $(kernels_all); do
 		nohz=no native=no
 		[[ " $offers " == *" nohz_full "* ]] && nohz=yes
 		[[ " $offers " == *" native-no-ipi "* ]] && native=yes
-		row "$k" "$K_SUITE" "$abi" "$cc ($where)" "${K_TESTS// /, }" "${preempt#preempt=}" \
+		row "$k" "$K_SUITE" "$K_ARCH" "$abi" "$cc ($where)" "${K_TESTS// /, }" "${preempt#preempt=}" \
 			"$nohz" "$native" "$twa" "$unload"
 	else
-		row "$k" "$K_SUITE" "$abi" "$cc" "${K_TESTS// /,}" "$twa" "$unload" "$offers"
+		row "$k" "$K_SUITE" "$K_ARCH" "$abi" "$cc" "${K_TESTS// /,}" "$twa" "$unload" "$offers"
 	fi
 done

@@ -20,6 +20,8 @@ USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
 k=$1
+kernel_conf "$k"
+kernel_boots
 need_cmds busybox:busybox-static cpio:cpio gzip:gzip gcc:gcc
 
 # The guest has no libc of its own: busybox must be the static build.
