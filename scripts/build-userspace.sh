@@ -6,33 +6,51 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/build-userspace.sh [--test]
+Usage: scripts/build-userspace.sh [--test] [--arch arm64]
 
 Configures and builds userspace-tests/ with CMake into
 $TWA_BUILD/userspace-tests and stages the static guest binaries in
 $TWA_BUILD/userspace-tests/guest/ for the initramfs.
---test  also run the host-side unit tests (ctest).
+--test        also run the host-side unit tests (ctest).
+--arch arm64  cross-build the guest programs only, into
+              $TWA_BUILD/userspace-tests-arm64/guest/, with
+              aarch64-linux-gnu-g++ and GoogleTest and liburing from
+              Debian's arm64 -dev packages (fetched into the cache with
+              apt-get download, scripts/lib.sh guest_sysroot).
 USAGE
 }
-run_tests=0
-case "${1:-}" in
--h | --help) usage; exit 0 ;;
---test) run_tests=1 ;;
-"") ;;
-*) usage >&2; exit 2 ;;
+run_tests=0 arch=x86_64
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	--test) run_tests=1; shift ;;
+	--arch) arch=${2:-}; shift 2 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+cmake_args=(-DCMAKE_BUILD_TYPE=Release) b=$TWA_BUILD/userspace-tests cxx=g++
+case "$arch" in
+x86_64) need_cmds cmake:cmake g++:g++ ctest:cmake ;;
+arm64)
+	[ "$run_tests" = 0 ] || die "--test runs the host tests: not with --arch arm64"
+	need_cmds cmake:cmake aarch64-linux-gnu-g++:g++-aarch64-linux-gnu
+	sysroot=$(guest_sysroot arm64)
+	b=$TWA_BUILD/userspace-tests-arm64 cxx=aarch64-linux-gnu-g++
+	cmake_args+=(-DCMAKE_TOOLCHAIN_FILE="$TWA_ROOT/userspace-tests/cmake/aarch64-linux-gnu.cmake"
+		-DTWA_SYSROOT="$sysroot" -DTWA_HOST_TESTS=OFF)
+	;;
+*) die "--arch: x86_64 or arm64, not '$arch'" ;;
 esac
-need_cmds cmake:cmake g++:g++ ctest:cmake
 
-b=$TWA_BUILD/userspace-tests
 read -ra srcs < <(src_files userspace-tests | paste -sd' ')
-key=$(inputs_key "${srcs[@]}" "$(g++ --version | head -1)")
+key=$(inputs_key "${srcs[@]}" "$("$cxx" --version | head -1)" "${cmake_args[@]}")
 if up_to_date "$b/.key" "$key"; then
 	if [ "$run_tests" = 1 ]; then (cd "$b" && ctest --output-on-failure); fi
 	exit 0
 fi
 mkdir -p "$b"
-log "building userspace-tests (CMake, C++20)"
-cmake -S "$TWA_ROOT/userspace-tests" -B "$b" -DCMAKE_BUILD_TYPE=Release >"$b/cmake.log" 2>&1 || {
+log "building userspace-tests (CMake, C++20, $arch)"
+cmake -S "$TWA_ROOT/userspace-tests" -B "$b" "${cmake_args[@]}" >"$b/cmake.log" 2>&1 || {
 	tail -20 "$b/cmake.log" >&2
 	die "cmake configure failed (libgtest-dev, liburing-dev installed?)"
 }

@@ -9,7 +9,7 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio kmod zstd xz-utils
 	bc flex bison libelf-dev libssl-dev python3 gnuplot-nox
 	shellcheck ca-certificates dwarves dkms sparse clang-format clang-tidy
-	mmdebstrap gcc-aarch64-linux-gnu
+	mmdebstrap gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm
 )
 
 usage() {

@@ -77,22 +77,12 @@ kernel_conf() {
 		die "$f: SUITE and PACKAGE are required"
 	fi
 	case "$K_ARCH" in x86_64 | arm64) ;; *) die "$f: ARCH must be x86_64 or arm64" ;; esac
-	if [ "$K_ARCH" != x86_64 ] && [ "$K_TESTS" != build ]; then
-		die "$f: an $K_ARCH kernel does not boot in the harness yet: TESTS=build only"
-	fi
 }
 
 # Debian's name of kernel K's architecture (kernel_conf loaded), and the
 # prefix of its cross tools (empty: the host's own, x86_64).
 kernel_debarch() { case "$K_ARCH" in arm64) echo arm64 ;; *) echo amd64 ;; esac; }
 kernel_cross() { case "$K_ARCH" in arm64) echo aarch64-linux-gnu- ;; esac; }
-
-# Kernel K boots in the harness: x86_64 only so far (arm64: issue 13; its
-# modules are cross-built, TESTS=build).
-kernel_boots() {
-	[ "$K_ARCH" = x86_64 ] ||
-		die "$K_NAME: $K_ARCH kernels do not boot in the harness yet (its TESTS may only be build)"
-}
 
 # Names given on a command line, each checked; "all" or none: every kernel.
 kernels_select() {
@@ -214,6 +204,36 @@ cc_package() {
 	*-linux-gnu-gcc-*) echo "gcc-${1##*-gcc-}-${1%-gcc-*}" ;;
 	*) echo "$1" ;;
 	esac
+}
+
+# guest_sysroot ARCH: Debian's ARCH packages the guest needs beyond the
+# cross compiler's own libc and libstdc++ (GoogleTest and liburing static
+# libraries, busybox-static), of the host's suite, downloaded and unpacked
+# once under $TWA_CACHE/sysroots/SUITE-ARCH. Prints its path.
+TWA_SYSROOT_PKGS=(libgtest-dev googletest liburing-dev busybox-static)
+guest_sysroot() {
+	local arch=$1 suite dir conf deb
+	suite=$(host_suite)
+	dir=$TWA_CACHE/sysroots/$suite-$arch
+	if [ "$(cat "$dir/.complete" 2>/dev/null)" = "${TWA_SYSROOT_PKGS[*]}" ]; then
+		echo "$dir"
+		return 0
+	fi
+	need_cmds apt-get:apt dpkg-deb:dpkg
+	conf=$(apt_setup "$suite" "$arch")
+	apt_update "$conf" "$suite"
+	rm -rf "$dir"
+	mkdir -p "$dir/debs"
+	log "$suite-$arch: downloading ${TWA_SYSROOT_PKGS[*]} for the guest"
+	(cd "$dir/debs" && APT_CONFIG=$conf apt-get download -q "${TWA_SYSROOT_PKGS[@]}" \
+		>"$dir/download.log" 2>&1) || {
+		tail -20 "$dir/download.log" >&2
+		die "$suite-$arch: apt-get download ${TWA_SYSROOT_PKGS[*]} failed"
+	}
+	for deb in "$dir"/debs/*.deb; do dpkg-deb -x "$deb" "$dir"; done
+	rm -rf "${dir:?}/debs"
+	echo "${TWA_SYSROOT_PKGS[*]}" >"$dir/.complete"
+	echo "$dir"
 }
 
 # The suite whose root builds kernel K (loaded by kernel_conf) and its

@@ -21,25 +21,32 @@ USAGE
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
 k=$1
 kernel_conf "$k"
-kernel_boots
-need_cmds busybox:busybox-static cpio:cpio gzip:gzip gcc:gcc
+need_cmds cpio:cpio gzip:gzip
 
-# The guest has no libc of its own: busybox must be the static build.
-bb=/bin/busybox
-dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
-	die "busybox-static is not installed (run scripts/install-deps.sh)"
+# The guest has no libc of its own: busybox must be the static build, and
+# of the kernel's architecture: the host's for x86_64, Debian's arm64
+# busybox-static (scripts/lib.sh, guest_sysroot) for arm64.
+if [ "$K_ARCH" = x86_64 ]; then
+	need_cmds busybox:busybox-static
+	bb=/bin/busybox progs=$TWA_BUILD/userspace-tests/guest
+	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
+		die "busybox-static is not installed (run scripts/install-deps.sh)"
+else
+	bb=$(guest_sysroot "$K_ARCH")/bin/busybox progs=$TWA_BUILD/userspace-tests-$K_ARCH/guest
+fi
 kdir=$(kernel_dir "$k") || die "$k: no kernel"
 mod=$("$TWA_ROOT/scripts/build-module.sh" "$k")
 
-# Guest programs are the same for every kernel: built once (C++, static).
-"$TWA_ROOT/scripts/build-userspace.sh" >&2
+# Guest programs are the same for every kernel of an architecture: built
+# once (C++, static; cross-built for arm64).
+"$TWA_ROOT/scripts/build-userspace.sh" --arch "$K_ARCH" >&2
 
 out=$TWA_BUILD/$k
 # shellcheck disable=SC1091
 . "$kdir/kernel.env"
 # shellcheck disable=SC2206 # a list of paths
 inputs=("$bb" "$TWA_ROOT/guest/init" "$TWA_ROOT"/guest/*.sh "$mod"/*.ko
-	"$TWA_BUILD"/userspace-tests/guest/* ${EXTRA_KO:-} "$kdir/kernel.env")
+	"$progs"/* ${EXTRA_KO:-} "$kdir/kernel.env")
 key=$(inputs_key "${inputs[@]}")
 if up_to_date "$out/initrd.key" "$key" && [ -f "$out/initrd.gz" ]; then
 	echo "$out"
@@ -53,7 +60,7 @@ cp "$TWA_ROOT/guest/init" "$root/init"
 for sh in "$TWA_ROOT"/guest/*.sh; do
 	cp "$sh" "$root/twa/bin/$(basename "$sh" .sh)"
 done
-cp "$TWA_BUILD"/userspace-tests/guest/* "$root/twa/bin/"
+cp "$progs"/* "$root/twa/bin/"
 cp "$mod"/*.ko "$root/twa/"
 for ko in ${EXTRA_KO:-}; do
 	cp "$ko" "$root/twa/"

@@ -64,7 +64,21 @@ k=$1
 kernel_conf "$k"
 timeout=${timeout:-$K_TIMEOUT}
 stall_grace=${TWA_STALL_GRACE:-20}
-need_cmds qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+# The machine per architecture. The result port is a second serial line:
+# x86's second ISA UART (ttyS1); arm64's virt has one PL011 (the console,
+# ttyAMA0), so the result port is a PCI 16550, the guest's ttyS0 (Debian's
+# arm64 kernels build 8250_pci in).
+case "$K_ARCH" in
+x86_64)
+	need_cmds qemu-system-x86_64:qemu-system-x86
+	machine=(qemu-system-x86_64) console_dev=ttyS0 result_dev=/dev/ttyS1 result_pci=0
+	;;
+arm64)
+	need_cmds qemu-system-aarch64:qemu-system-arm
+	machine=(qemu-system-aarch64 -M virt) console_dev=ttyAMA0 result_dev=/dev/ttyS0 result_pci=1
+	;;
+esac
+need_cmds timeout:coreutils
 
 dir=$("$TWA_ROOT/scripts/mkinitramfs.sh" "$k")
 # shellcheck disable=SC1091
@@ -76,7 +90,7 @@ console=$out/console.log
 result=$out/result.txt
 
 # Guest parameters ride on the kernel command line into init's environment.
-cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5"
+cmdline="console=$console_dev twa_result=$result_dev panic=-1 oops=panic panic_on_warn=1 loglevel=5"
 cmdline+=" twa_tests=\"$tests\""
 # Each program gets half the boot: a hung one leaves time for the rest.
 cmdline+=" twa_prog_timeout=$((timeout / 2))"
@@ -90,11 +104,15 @@ boot() {
 	: >"$console"
 	: >"$result"
 	rm -f "$out/stalled"
-	timeout -s KILL "$timeout" qemu-system-x86_64 \
+	local port=(-serial "file:$result")
+	# shellcheck disable=SC2054 # commas inside QEMU's own option values
+	[ "$result_pci" = 0 ] ||
+		port=(-chardev "file,id=result,path=$result" -device pci-serial,chardev=result)
+	timeout -s KILL "$timeout" "${machine[@]}" \
 		-accel "$accel" -cpu max -smp "$smp" -m 1G \
 		-kernel "$VMLINUZ" -initrd "$dir/initrd.gz" -append "$cmdline" \
 		-display none -monitor none -no-reboot \
-		-serial "file:$console" -serial "file:$result" </dev/null &
+		-serial "file:$console" "${port[@]}" </dev/null &
 	qemu=$!
 	if [ -n "$follow" ]; then
 		# Progress while the guest runs; tail ends by itself when QEMU does.
