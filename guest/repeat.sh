@@ -23,7 +23,7 @@ while [ "$i" -le "$n" ]; do
 		line="# repeat run $i: FAIL"
 	fi
 	echo "$line"
-	echo "$line" >/dev/ttyS0 # progress on the console while it runs
+	echo "$line" >/dev/console # progress on the console while it runs
 	i=$((i + 1))
 done
 echo "# repeat: $pass passed, $fail failed"
