@@ -71,11 +71,7 @@ fetch_kernel() {
 		rm -rf "$d"
 		mkdir -p "$d/debs" "$d/root"
 		read -ra pkgs <<<"$image $binary $headers $(echo "$hdeps" | tr '\n' ' ')"
-		(cd "$d/debs" && APT_CONFIG=$conf apt-get download -q "${pkgs[@]}" \
-			>"$d/download.log" 2>&1) || {
-			tail -20 "$d/download.log" >&2
-			die "$k: apt-get download failed"
-		}
+		apt_download "$conf" "$d/debs" "${pkgs[@]}"
 		unpack "$d" "$abi"
 		rm -rf "$d/debs"
 	fi

@@ -53,13 +53,8 @@ fi
 conf=$(apt_setup "$suite")
 apt_update "$conf" "$suite"
 rm -rf "$dir"
-mkdir -p "$dir/deb"
 log "$s: downloading $pkg (about 130 MB)"
-(cd "$dir/deb" && APT_CONFIG=$conf apt-get download -q "$pkg" \
-	>"$dir/download.log" 2>&1) || {
-	tail -20 "$dir/download.log" >&2
-	die "$s: apt-get download $pkg failed"
-}
+apt_download "$conf" "$dir/deb" "$pkg"
 log "$s: unpacking the kernel tree (about a minute)"
 dpkg-deb --fsys-tarfile "$dir"/deb/*.deb |
 	tar -x -C "$dir" --wildcards './usr/src/linux-source-*.tar.xz'

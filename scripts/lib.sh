@@ -223,13 +223,8 @@ guest_sysroot() {
 	conf=$(apt_setup "$suite" "$arch")
 	apt_update "$conf" "$suite"
 	rm -rf "$dir"
-	mkdir -p "$dir/debs"
 	log "$suite-$arch: downloading ${TWA_SYSROOT_PKGS[*]} for the guest"
-	(cd "$dir/debs" && APT_CONFIG=$conf apt-get download -q "${TWA_SYSROOT_PKGS[@]}" \
-		>"$dir/download.log" 2>&1) || {
-		tail -20 "$dir/download.log" >&2
-		die "$suite-$arch: apt-get download ${TWA_SYSROOT_PKGS[*]} failed"
-	}
+	apt_download "$conf" "$dir/debs" "${TWA_SYSROOT_PKGS[@]}"
 	for deb in "$dir"/debs/*.deb; do dpkg-deb -x "$deb" "$dir"; done
 	rm -rf "${dir:?}/debs"
 	echo "${TWA_SYSROOT_PKGS[*]}" >"$dir/.complete"
@@ -398,6 +393,18 @@ apt_update() {
 		die "apt-get update of suite '$suite' failed: not a Debian suite on this mirror, or no network (log: $dir/update.log)"
 	}
 	TWA_APT_UPDATED[$dir]=1
+}
+
+# apt_download CONF DIR PACKAGE...: apt-get download into DIR (made), its
+# log in DIR/../download.log; dies with the log's tail on failure.
+apt_download() {
+	local conf=$1 dir=$2 log=${2%/*}/download.log
+	shift 2
+	mkdir -p "$dir"
+	(cd "$dir" && APT_CONFIG=$conf apt-get download -q "$@" >"$log" 2>&1) || {
+		tail -20 "$log" >&2
+		die "apt-get download $* failed (log: $log)"
+	}
 }
 
 # Depends of a package, one name a line (alternatives and versions dropped).
