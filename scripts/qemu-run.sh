@@ -164,6 +164,12 @@ fail() {
 [ -s "$out/stalled" ] && fail "guest stalled, stopped ${stall_grace}s later: $(cat "$out/stalled")"
 [ "$rc" = 137 ] && fail "guest killed after ${timeout}s"
 [ "$rc" = 0 ] || fail "qemu exited $rc"
+# The console is the witness: a guest that says it ended there but not on
+# the result port lost results on the way, and no verdict can rest on them.
+if ! grep -q '^end$' "$result" && tr -d '\r' <"$console" | grep -q '^twa-guest: end$'; then
+	fail "the result port lost output after its line $(wc -l <"$result")" \
+		"(\"$(tail -1 "$result")\"); the console shows the guest finished"
+fi
 
 # Files the programs left, framed "file PROG/NAME begin" ... "end".
 awk -v dir="$out/files" '

@@ -44,7 +44,7 @@ record() {
 		log "=== $1: ok ($3s)"
 	else
 		failed=$((failed + 1))
-		failures+=("$1")
+		failures+=("$1${4:+$'\n'$4}")
 		log "=== $1: FAILED ($3s)"
 	fi
 }
@@ -92,9 +92,12 @@ guest_boot() {
 			rc=1
 		}
 	done
-	if [[ " $p " == *" twa-bench "* ]]; then
+	# The bench's report must build from what it wrote (if it wrote it:
+	# a bench that did not finish has failed above already).
+	local jsonl=$TWA_BUILD/$k/runs/tests/files/twa-bench/bench.jsonl
+	if [[ " $p " == *" twa-bench "* ]] && [ -f "$jsonl" ]; then
 		python3 "$TWA_ROOT/scripts/report.py" --check --out "$TWA_BUILD/$k/runs/tests/report" \
-			"$TWA_BUILD/$k/runs/tests/files/twa-bench/bench.jsonl" >/dev/null || rc=1
+			"$jsonl" >/dev/null || rc=1
 	fi
 	return "$rc"
 }
@@ -146,10 +149,14 @@ mapfile -t jobs < <(for j in "${jobs[@]}"; do
 done | sort -s -t'|' -k1,1nr | cut -d'|' -f2-)
 declare -A job_name=() job_start=() job_log=()
 finish() {
-	local pid=$1 rc=$2 name=${job_name[$1]} t
+	local pid=$1 rc=$2 name=${job_name[$1]} t why
 	t=$((SECONDS - job_start[$pid]))
 	cat "${job_log[$pid]}" >&2
-	record "$name" "$rc" "$t"
+	# Why, again in the summary: a long log's tail is what a reader sees.
+	why=""
+	[ "$rc" = 0 ] || why=$(grep -E '(: FAIL:|: FAIL \(|^\[twa\] error:)' "${job_log[$pid]}" |
+		head -5 | sed 's/^/    /' || true)
+	record "$name" "$rc" "$t" "$why"
 	# Only each job's last time is read: keep only that.
 	awk -F'|' -v n="$name" '$1 != n' "$times" >"$times.tmp"
 	echo "$name|$t" >>"$times.tmp"
@@ -177,5 +184,6 @@ done
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done
+[ "$failed" = 0 ] || echo "(each job's full output: $logs/N.log, guest consoles under build/KERNEL/runs/)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
