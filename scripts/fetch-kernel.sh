@@ -38,7 +38,7 @@ done
 [ ${#names[@]} -gt 0 ] || { usage >&2; exit 2; }
 
 fetch_kernel() {
-	local k=$1 conf image binary abi kdir headers hdeps d pkgs arch
+	local k=$1 conf image abi arch
 	kernel_conf "$k"
 	[ "$K_SOURCE" = debian ] || die "$k: SOURCE=$K_SOURCE, not a Debian kernel"
 	kdir=$TWA_CACHE/kernels/$k
@@ -50,8 +50,30 @@ fetch_kernel() {
 	arch=$(kernel_debarch)
 	conf=$(apt_setup "$K_SUITE" "$arch")
 	apt_update "$conf" "$K_SUITE"
-	image=$(pkg_depends "$conf" "$K_PACKAGE" 2>/dev/null | grep -E "^linux-image-[0-9]" | head -1 || true)
-	[ -n "$image" ] || die "$k: $K_SUITE has no package $K_PACKAGE depending on a linux-image-ABI (tried: apt-cache show $K_PACKAGE in $K_SUITE)"
+	local images tried=""
+	images=$(pkg_images "$conf" "$K_PACKAGE")
+	[ -n "$images" ] || die "$k: $K_SUITE has no package $K_PACKAGE depending on a linux-image-ABI (tried: apt-cache show $K_PACKAGE in $K_SUITE)"
+	for image in $images; do
+		abi=${image#linux-image-}
+		if [ -f "$kdir/$abi/kernel.env" ]; then
+			log "$k: $abi already cached"
+			break
+		fi
+		fetch_abi "$k" "$conf" "$image" && break
+		tried+=" $abi"
+		log "$k: $abi is listed in $K_SUITE but does not download (log: $kdir/download.log); trying the one before it"
+		abi=""
+	done
+	[ -n "$abi" ] || die "$k: no $K_PACKAGE kernel of $K_SUITE downloads from this mirror (tried:$tried)"
+	ln -sfn "$abi" "$kdir/current"
+	echo "$kdir/current"
+}
+
+# fetch_abi KERNEL CONF IMAGE: download linux-image-ABI, its headers and
+# kbuild into $kdir/ABI and unpack them; fails (nothing left behind) if
+# the mirror does not have them all.
+fetch_abi() {
+	local k=$1 conf=$2 image=$3 abi binary headers hdeps d pkgs
 	abi=${image#linux-image-}
 	# From 7.x, linux-image-ABI is a meta package: the kernel itself is in
 	# linux-binary-ABI (/usr/lib/modules/ABI/vmlinuz).
@@ -63,20 +85,18 @@ fetch_kernel() {
 	hdeps=$(pkg_depends "$conf" "$headers" | grep -E '^linux-(headers|kbuild)-' |
 		sed -E 's/^(linux-kbuild-.*)$/\1:amd64/')
 	d=$kdir/$abi
-	if [ -f "$d/kernel.env" ]; then
-		log "$k: $abi already cached"
-	else
-		log "$k: downloading $abi ($image ${binary:+$binary }$headers $(echo "$hdeps" | tr '\n' ' '))"
-		# kernel.env is written last: a directory without it is incomplete.
+	log "$k: downloading $abi ($image ${binary:+$binary }$headers $(echo "$hdeps" | tr '\n' ' '))"
+	# kernel.env is written last: a directory without it is incomplete.
+	rm -rf "$d"
+	mkdir -p "$d/root"
+	read -ra pkgs <<<"$image $binary $headers $(echo "$hdeps" | tr '\n' ' ')"
+	if ! apt_try_download "$conf" "$d/debs" "${pkgs[@]}"; then
+		mv "$d/download.log" "$kdir/download.log"
 		rm -rf "$d"
-		mkdir -p "$d/debs" "$d/root"
-		read -ra pkgs <<<"$image $binary $headers $(echo "$hdeps" | tr '\n' ' ')"
-		apt_download "$conf" "$d/debs" "${pkgs[@]}"
-		unpack "$d" "$abi"
-		rm -rf "$d/debs"
+		return 1
 	fi
-	ln -sfn "$abi" "$kdir/current"
-	echo "$kdir/current"
+	unpack "$d" "$abi"
+	rm -rf "$d/debs"
 }
 
 # Unpack the debs; from the image all but the modules is kept (they are

@@ -398,13 +398,31 @@ apt_update() {
 # apt_download CONF DIR PACKAGE...: apt-get download into DIR (made), its
 # log in DIR/../download.log; dies with the log's tail on failure.
 apt_download() {
+	apt_try_download "$@" || {
+		tail -20 "${2%/*}/download.log" >&2
+		die "apt-get download ${*:3} failed (log: ${2%/*}/download.log)"
+	}
+}
+
+# apt_try_download CONF DIR PACKAGE...: the same, failing quietly.
+apt_try_download() {
 	local conf=$1 dir=$2 log=${2%/*}/download.log
 	shift 2
 	mkdir -p "$dir"
-	(cd "$dir" && APT_CONFIG=$conf apt-get download -q "$@" >"$log" 2>&1) || {
-		tail -20 "$log" >&2
-		die "apt-get download $* failed (log: $log)"
-	}
+	(cd "$dir" && APT_CONFIG=$conf apt-get download -q "$@" >"$log" 2>&1)
+}
+
+# pkg_images CONF PACKAGE: the linux-image-ABI packages that the versions
+# of the meta PACKAGE depend on, newest version first. A mirror can list
+# a version whose files it does not carry (seen: bullseye-security's
+# arm64 kernels): the caller tries them in turn.
+pkg_images() {
+	APT_CONFIG=$1 apt-cache show "$2" 2>/dev/null | awk '
+		/^Version: / { v = $2 }
+		/^Depends: / { n = split(substr($0, 10), d, ",")
+			for (i = 1; i <= n; i++) { sub(/^ +/, "", d[i]); sub(/[ |(].*/, "", d[i])
+				if (d[i] ~ /^linux-image-[0-9]/) print v, d[i] } }' |
+		sort -rV -k1,1 | awk '!seen[$2]++ { print $2 }'
 }
 
 # Depends of a package, one name a line (alternatives and versions dropped).
