@@ -29,17 +29,20 @@ static struct task_struct *twa_watched;
 static atomic_t twa_wake_calls;	/* try_to_wake_up(watched, TASK_INTERRUPTIBLE) */
 static atomic_t twa_kick_calls;	/* kick_process(watched) */
 
+/* At a function's entry, on x86_64 and arm64 alike (5.10 has both). */
+#define twa_arg(regs, n) regs_get_kernel_argument(regs, n)
+
 static int twa_ttwu_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	if ((struct task_struct *)regs->di == READ_ONCE(twa_watched) &&
-	    regs->si == TASK_INTERRUPTIBLE)
+	if ((struct task_struct *)twa_arg(regs, 0) == READ_ONCE(twa_watched) &&
+	    twa_arg(regs, 1) == TASK_INTERRUPTIBLE)
 		atomic_inc(&twa_wake_calls);
 	return 0;
 }
 
 static int twa_kick_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	if ((struct task_struct *)regs->di == READ_ONCE(twa_watched))
+	if ((struct task_struct *)twa_arg(regs, 0) == READ_ONCE(twa_watched))
 		atomic_inc(&twa_kick_calls);
 	return 0;
 }
@@ -306,6 +309,32 @@ static void twa_test_endbr_entry(struct kunit *test)
 			    (const void *)NULL);
 	KUNIT_EXPECT_PTR_EQ(test, twa_compat_endbr_entry(p, nop5, nop5, true),
 			    (const void *)NULL);
+}
+
+/* ---- arm64's BTI landing pad check (any arch: it reads bytes only) ---- */
+
+static void twa_test_bti_entry(struct kunit *test)
+{
+	/* Little-endian encodings, as read from kernel text. */
+	static const u8 bti_c[4] = { 0x5f, 0x24, 0x03, 0xd5 };
+	static const u8 bti_jc[4] = { 0xdf, 0x24, 0x03, 0xd5 };
+	static const u8 paciasp[4] = { 0x3f, 0x23, 0x03, 0xd5 };
+	static const u8 pacibsp[4] = { 0x7f, 0x23, 0x03, 0xd5 };
+	static const u8 bti_j[4] = { 0x9f, 0x24, 0x03, 0xd5 };	/* jumps only */
+	static const u8 nop[4] = { 0x1f, 0x20, 0x03, 0xd5 };
+	static const u8 stp[4] = { 0xfd, 0x7b, 0xbf, 0xa9 };	/* stp x29, x30 */
+	const u8 *p = (const u8 *)0x1000;
+
+	/* Not enforced (every Debian arm64 kernel): the probe address. */
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, stp, false), (const void *)p);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, bti_c, true), (const void *)p);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, bti_jc, true), (const void *)p);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, paciasp, true), (const void *)p);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, pacibsp, true), (const void *)p);
+	/* A call may not land on BTI j, a NOP or a plain first instruction. */
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, bti_j, true), (const void *)NULL);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, nop, true), (const void *)NULL);
+	KUNIT_EXPECT_PTR_EQ(test, twa_compat_bti_entry(p, stp, true), (const void *)NULL);
 }
 
 /* ---- the queueing path ------------------------------------------------- */
@@ -726,6 +755,7 @@ static struct kunit_case twa_notify_cases[] = {
 	KUNIT_CASE(twa_test_set_no_kick_for_sleeper),
 	KUNIT_CASE(twa_test_kick_iff_needed),
 	KUNIT_CASE(twa_test_endbr_entry),
+	KUNIT_CASE(twa_test_bti_entry),
 	KUNIT_CASE(twa_test_ipi_sent),
 	{}
 };

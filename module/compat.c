@@ -70,6 +70,43 @@ const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_compat_endbr_entry);
 
+/* BTI c, BTI jc, PACIASP, PACIBSP: what BLR may land on in guarded pages. */
+static const u32 twa_bti_call_pads[] = {
+	0xd503245f, 0xd50324df, 0xd503233f, 0xd503237f,
+};
+
+/**
+ * twa_compat_bti_entry - arm64's counterpart of twa_compat_endbr_entry()
+ * @probe_addr: where a kprobe on the function sits (its first instruction:
+ *	arm64 does not move a kprobe past a landing pad)
+ * @at: the 4 bytes at @probe_addr, the instruction, little-endian
+ * @bti: whether the kernel has CONFIG_ARM64_BTI_KERNEL
+ *
+ * Where kernel text is guarded, an indirect call (BLR) must land on a
+ * BTI c or jc, or on PACIASP/PACIBSP (which are implicit BTI c), or the CPU
+ * raises a Branch Target exception. The compiler puts one at the start of
+ * every function that may be called indirectly and leaves it out of the
+ * others. Pointer authentication asks nothing of a caller: the kernel
+ * signs return addresses only, inside each function. (GCC cannot build
+ * ARM64_BTI_KERNEL up to 7.2 at least: Debian's arm64 kernels have
+ * ARM64_BTI and PTR_AUTH_KERNEL, not this. A clang-built kernel can.)
+ *
+ * Return: @probe_addr if @bti is false or @at is a landing pad, else NULL.
+ */
+const void *twa_compat_bti_entry(const void *probe_addr, const u8 at[4], bool bti)
+{
+	u32 insn = at[0] | at[1] << 8 | at[2] << 16 | (u32)at[3] << 24;
+	int i;
+
+	if (!bti)
+		return probe_addr;
+	for (i = 0; i < ARRAY_SIZE(twa_bti_call_pads); i++)
+		if (insn == twa_bti_call_pads[i])
+			return probe_addr;
+	return NULL;
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_compat_bti_entry);
+
 #ifdef TWA_HAVE_EXPORT_REGISTER_KPROBE
 /* Find a symbol's address the way out-of-tree code can: arm a kprobe. */
 static int twa_kprobe_addr(const char *name, u8 **addr)
@@ -82,6 +119,14 @@ static int twa_kprobe_addr(const char *name, u8 **addr)
 	*addr = (u8 *)kp.addr;
 	unregister_kprobe(&kp);
 	return 0;
+}
+
+/* A function an indirect call may not land on: say why, refuse it. */
+static int twa_refuse(struct twa_lookup *l, const char *result, const char *why)
+{
+	l->result = result;
+	pr_warn("twa_noipi: %s %s\n", l->name, why);
+	return -EOPNOTSUPP;
 }
 
 /*
@@ -106,14 +151,18 @@ static int twa_resolve(struct twa_lookup *l)
 	}
 	memcpy(l->bytes, before, 4);
 	memcpy(l->bytes + 4, at, 4);
+#ifdef CONFIG_ARM64
+	l->entry = twa_compat_bti_entry(addr, at, IS_ENABLED(CONFIG_ARM64_BTI_KERNEL));
+	if (!l->entry)
+		return twa_refuse(l, "no-bti",
+				  "does not begin with a BTI landing pad (nothing calls it indirectly), so an indirect call to it would fault under BTI");
+#else
 	l->entry = twa_compat_endbr_entry(addr, before, at,
 					  IS_ENABLED(CONFIG_X86_KERNEL_IBT));
-	if (!l->entry) {
-		l->result = "no-endbr";
-		pr_warn("twa_noipi: %s has no ENDBR64 (sealed at boot: nothing in the kernel takes its address), so an indirect call to it would fault under IBT\n",
-			l->name);
-		return -EOPNOTSUPP;
-	}
+	if (!l->entry)
+		return twa_refuse(l, "no-endbr",
+				  "has no ENDBR64 (sealed at boot: nothing in the kernel takes its address), so an indirect call to it would fault under IBT");
+#endif
 	l->result = l->entry == addr ? "ok" : "ok-endbr-4";
 	return 0;
 }

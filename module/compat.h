@@ -42,7 +42,8 @@ void twa_compat_kick_process(struct task_struct *task);
  * A kernel function reached at load through a kprobe, where no export
  * reaches it, and what was found: result is "not tried", "ok",
  * "ok-endbr-4" (the entry is 4 bytes before the probe), "lookup-failed",
- * "unreadable", "no-endbr" (refused: see twa_compat_endbr_entry()) or
+ * "unreadable", "no-endbr" or "no-bti" (refused: see
+ * twa_compat_endbr_entry(), twa_compat_bti_entry()) or
  * "no-kprobes"; bytes are the 4 before the probe address and the 4 at it.
  */
 struct twa_lookup {
@@ -108,6 +109,8 @@ const char *twa_compat_unload_sync_name(void);
 /* ENDBR64 check, exposed for tests: see compat.c. */
 const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 				   const u8 at[4], bool ibt);
+/* Its arm64 counterpart, the BTI landing pad check: see compat.c. */
+const void *twa_compat_bti_entry(const void *probe_addr, const u8 at[4], bool bti);
 
 /*
  * Where the architecture sends IPIs, for the sender-side counts (ipi.c):

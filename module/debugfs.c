@@ -203,6 +203,7 @@ static int features_show(struct seq_file *m, void *v)
 	seq_puts(m, "tif_notify_signal yes\n");
 	twa_show_lookups(m);
 	seq_printf(m, "ibt %s\n", IS_ENABLED(CONFIG_X86_KERNEL_IBT) ? "yes" : "no");
+	seq_printf(m, "bti %s\n", IS_ENABLED(CONFIG_ARM64_BTI_KERNEL) ? "yes" : "no");
 	seq_printf(m, "preemption %s\n", IS_ENABLED(CONFIG_PREEMPTION) ? "yes" : "no");
 	seq_printf(m, "unload_sync %s\n", twa_compat_unload_sync_name());
 	seq_printf(m, "hz %d\n", HZ);

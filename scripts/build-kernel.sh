@@ -21,8 +21,9 @@ export more.
 A source of another suite than the host's (bullseye's 5.10, sid's 7.x) is
 configured and built in that suite's root (scripts/build-root.sh) with the
 gcc-N that suite's gcc depends on; the host's suite builds with its gcc.
-Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage and
-a kernel.env like scripts/fetch-kernel.sh writes).
+ARCH=arm64 cross-builds with Debian's aarch64-linux-gnu-gcc-N of that N.
+Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage or
+arch/arm64/boot/Image and a kernel.env like scripts/fetch-kernel.sh writes).
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
@@ -39,10 +40,15 @@ done
 # A source of another suite than the host's builds in that suite's root
 # (below). (UNEXPORT and the root join the key only where set: the other
 # kernels' keys, and their cached builds, stay what they were.)
-suite=$(kernel_root_suite)
+suite=$(kernel_root_suite) cross=$(kernel_cross)
+case "$K_ARCH" in
+arm64) karch=arm64 image=Image ;;
+*) karch=x86 image=bzImage ;;
+esac
 key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}"
 	[ -z "$K_UNEXPORT" ] || echo "unexport: $K_UNEXPORT"
-	[ -z "$suite" ] || echo "root: $suite") | sha256sum | cut -c1-12)
+	[ -z "$suite" ] || echo "root: $suite"
+	[ -z "$cross" ] || echo "arch: $K_ARCH") | sha256sum | cut -c1-12)
 
 # unexport TREE SYMBOL...: an edited tree of hard links, printed.
 unexport() {
@@ -75,10 +81,11 @@ write_env() {
 	cat >"$out/kernel.env" <<ENV
 KABI=$k
 KRELEASE=$(cat "$out/include/config/kernel.release")
-VMLINUZ=$out/arch/x86/boot/bzImage
+VMLINUZ=$out/arch/$karch/boot/$image
 KDIR=$out
 KCONFIG=$out/.config
 KSRC=$tree
+KARCH=$K_ARCH
 EXTRA_KO=$out/lib/kunit/kunit.ko
 ENV
 }
@@ -92,15 +99,23 @@ mkdir -p "$out"
 # with the compiler that suite's gcc depends on (gcc-10 in bullseye, gcc-16
 # in sid): the compiler its own kernels are built with, and the glibc its
 # kbuild tools need. The host's suite builds here, with the host's gcc.
+# Another architecture: Debian's cross compiler of the same gcc-N, and
+# the build machine's for the kbuild tools (HOSTCC).
 if [ -n "$suite" ]; then
 	kcc=$(suite_cc "$suite")
-	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc")
-	run=(in_root "$root" "$out") cc=(CC="$kcc" HOSTCC="$kcc") what="$kcc, $suite root"
+	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc" ${cross:+"$(cc_package "$cross$kcc")"})
+	run=(in_root "$root" "$out") cc=(CC="$cross$kcc" HOSTCC="$kcc") what="$cross$kcc, $suite root"
 else
 	need_cmds make:make gcc:gcc flex:flex bison:bison bc:bc perl:perl
+	kcc=gcc-$(gcc -dumpversion | cut -d. -f1)
 	run=() cc=() what="gcc $(gcc -dumpversion)"
+	if [ -n "$cross" ]; then
+		need_cmds "$cross$kcc:$(cc_package "$cross$kcc")"
+		cc=(CC="$cross$kcc") what="$cross$kcc"
+	fi
 fi
-kmake() { "${run[@]}" make -C "$tree" O="$out" ARCH=x86_64 "${cc[@]}" "$@"; }
+[ -z "$cross" ] || cc+=(CROSS_COMPILE="$cross")
+kmake() { "${run[@]}" make -C "$tree" O="$out" ARCH="$K_ARCH" "${cc[@]}" "$@"; }
 log "$k: configuring (allnoconfig + ${frags[*]##*/}; $what)"
 # (merge_config.sh -m merges only, no make: it runs here, where the
 # fragments are.)
@@ -120,7 +135,7 @@ log "$k: building the kernel with $(nproc) jobs (a few minutes; log: $out/build.
 t0=$SECONDS
 # A tree older than its compiler (a host's gcc newer than the source) may
 # warn where its own didn't: those warnings are not our business.
-if ! kmake -j"$(nproc)" KCFLAGS="-Wno-error" bzImage modules >"$out/build.log" 2>&1; then
+if ! kmake -j"$(nproc)" KCFLAGS="-Wno-error" "$image" modules >"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2
 	die "$k: kernel build failed (full log: $out/build.log)"
 fi

@@ -183,7 +183,7 @@ host_suite() { sed -n 's/^VERSION_CODENAME=//p' /etc/os-release; }
 kernel_cc() {
 	local kdir=$1 cc
 	cc=$(sed -n 's/^CC = .*(CROSS_COMPILE)\(gcc-[0-9]*\)$/\1/p' "$kdir/.kernelvariables" 2>/dev/null)
-	[ -n "$cc" ] || cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(gcc-[0-9]*\) .*/\1/p' "$kdir/.config")
+	[ -n "$cc" ] || cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([a-z0-9_]*-linux-gnu-\)\{0,1\}\(gcc-[0-9]*\) .*/\2/p' "$kdir/.config")
 	echo "${cc:-gcc}"
 }
 
