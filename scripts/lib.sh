@@ -187,6 +187,27 @@ kernel_cc() {
 	echo "${cc:-gcc}"
 }
 
+# kernel_root_pkgs KERNEL: the compiler packages KERNEL's build root must
+# hold (nothing where it builds on the host). A Debian kernel is fetched:
+# the compiler is the one its headers name.
+kernel_root_pkgs() {
+	local cross kcc kdir
+	kernel_conf "$1"
+	[ -n "$(kernel_root_suite)" ] || return 0
+	cross=$(kernel_cross)
+	case "$K_SOURCE" in
+	build)
+		kcc=$(suite_cc "$K_SUITE")
+		[ -z "$cross" ] || echo "$kcc" # HOSTCC, beside the cross one
+		;;
+	debian)
+		kdir=$("$TWA_ROOT/scripts/fetch-kernel.sh" "$1") || return 1
+		kcc=$(kernel_cc "$(sed -n 's/^KDIR=//p' "$kdir/kernel.env")")
+		;;
+	esac
+	cc_package "$cross$kcc"
+}
+
 # The compiler a Debian suite builds with: the gcc-N its gcc depends on.
 suite_cc() {
 	local conf cc

@@ -60,6 +60,21 @@ has() { case " $K_TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 step "make check (checkpatch, sparse, shellcheck, clang-format, clang-tidy)" \
 	"$TWA_ROOT/scripts/check.sh"
 step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
+# Each suite's build root once, with every compiler its kernels ask for
+# (made on demand, it was made again for each kernel that asked for one
+# more: sid's twice in a cold run).
+declare -A root_pkgs=()
+for k in "${kernels[@]}"; do
+	kernel_conf "$k"
+	suite=$(kernel_root_suite)
+	[ -n "$suite" ] || continue
+	pkgs=$(kernel_root_pkgs "$k") || continue # its build step below says why
+	root_pkgs[$suite]+=" $pkgs"
+done
+for suite in "${!root_pkgs[@]}"; do
+	# shellcheck disable=SC2086 # a list of packages
+	step "build root $suite" "$TWA_ROOT/scripts/build-root.sh" "$suite" ${root_pkgs[$suite]} >/dev/null
+done
 # Build once: every kernel's boot artefacts before any boot. A kernel whose
 # TESTS is only build gets its modules built, warnings failing it, and no
 # boot.
