@@ -167,6 +167,7 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=(
             u["ops_per_s"] = None
     return {
         "kernel": env["kernel"],
+        "arch": env.get("arch"),
         "native_signal_no_ipi": env["native_signal_no_ipi"],
         "cpus": env["cpus"],
         "hz": env["hz"],
@@ -553,44 +554,44 @@ def combine(args):
             k = (s["target"], s["mode"], s["impl"])
             if k not in keys:
                 keys.append(k)
-    rows = ["| target | mode | impl | " + " | ".join("%s kick IPIs/item (sent) | %s IPIs/item (received) | %s p50 us"
-                                                   % (k, k, k) for k in kernels) + " |",
-            "|---|---|---|" + "---|---|---|" * len(kernels)]
+    # One row per kernel and scenario, the kernels of a scenario together:
+    # nineteen kernels side by side would be a table no one can read.
+    arch = {r["kernel"]: r.get("arch") or "?" for r in reps}
+    rows = ["| target | mode | impl | kernel | arch | kick IPIs/item (sent) | IPIs/item (received) | p50 us |",
+            "|---|---|---|---|---|---|---|---|"]
     table = []
     for k in keys:
-        cells, entry = [], {"target": k[0], "mode": k[1], "impl": k[2], "kernels": {}}
+        entry = {"target": k[0], "mode": k[1], "impl": k[2], "kernels": {}}
         for r in reps:
             s = next((x for x in r["scenarios"] if (x["target"], x["mode"], x["impl"]) == k), None)
             if not s or not s["supported"]:
-                cells += ["n/a", "n/a", "n/a"]
+                cells = ["n/a", "n/a", "n/a"]
                 entry["kernels"][r["kernel"]] = None
-                continue
-            p50 = (s["latency_ns"] or {}).get("p50")
-            cells += [fmt(s.get("kick_ipis_per_item")), fmt(s["ipis_per_item"]), us(p50)]
-            entry["kernels"][r["kernel"]] = {"kick_ipis_per_item": s.get("kick_ipis_per_item"),
-                                             "ipis_per_item": s["ipis_per_item"], "latency_p50_ns": p50,
-                                             "queue_ns_per_item": s["queue_ns_per_item"]}
-        rows.append("| %s | %s | %s | %s |" % (k[0], k[1], k[2], " | ".join(cells)))
+            else:
+                p50 = (s["latency_ns"] or {}).get("p50")
+                cells = [fmt(s.get("kick_ipis_per_item")), fmt(s["ipis_per_item"]), us(p50)]
+                entry["kernels"][r["kernel"]] = {"kick_ipis_per_item": s.get("kick_ipis_per_item"),
+                                                 "ipis_per_item": s["ipis_per_item"], "latency_p50_ns": p50,
+                                                 "queue_ns_per_item": s["queue_ns_per_item"]}
+            rows.append("| %s | %s | %s | %s | %s | %s |" % (k[0], k[1], k[2], r["kernel"], arch[r["kernel"]],
+                                                         " | ".join(cells)))
         table.append(entry)
-    urows = ["| ring setup | " + " | ".join("%s kick IPIs/op (sent) | %s IPIs/op (received) | %s ops/s vs default"
-                                           % (k, k, k) for k in kernels) + " |",
-             "|---|" + "---|---|---|" * len(kernels)]
+    urows = ["| ring setup | kernel | arch | kick IPIs/op (sent) | IPIs/op (received) | ops/s vs default |",
+             "|---|---|---|---|---|---|"]
     setups = []
     for r in reps:
         for u in r["io_uring"]:
             if u["setup"] not in setups:
                 setups.append(u["setup"])
     for name in setups:
-        cells = []
         for r in reps:
             u = next((x for x in r["io_uring"] if x["setup"] == name
                       and x.get("stimulus", "pipe") == "pipe"), None)
             if not u or not u["supported"]:
-                cells += ["unsupported", "-", "-"]
+                cells = ["unsupported", "-", "-"]
             else:
-                cells += [fmt(u.get("kicks_per_op")), fmt(u["ipis_per_op"]),
-                          fmt(u["ops_per_s_vs_default"], 2)]
-        urows.append("| %s | %s |" % (name, " | ".join(cells)))
+                cells = [fmt(u.get("kicks_per_op")), fmt(u["ipis_per_op"]), fmt(u["ops_per_s_vs_default"], 2)]
+            urows.append("| %s | %s | %s | %s |" % (name, r["kernel"], arch[r["kernel"]], " | ".join(cells)))
     heads = ["- " + r["headline"]["text"] for r in reps if r.get("headline")]
     md = "\n".join(["# twa-noipi: kernels compared", "",
                     "Accel: %s. %s" % (", ".join(sorted({r["accel"].upper() for r in reps})), NOTE), ""]
@@ -599,7 +600,7 @@ def combine(args):
     with open(os.path.join(args.out, "comparison.md"), "w") as f:
         f.write(md)
     with open(os.path.join(args.out, "comparison.json"), "w") as f:
-        json.dump({"kernels": kernels, "headlines": {r["kernel"]: r.get("headline") for r in reps},
+        json.dump({"kernels": kernels, "arch": arch, "headlines": {r["kernel"]: r.get("headline") for r in reps},
                    "scenarios": table,
                    "io_uring": {r["kernel"]: r["io_uring"] for r in reps}}, f, indent=2)
         f.write("\n")

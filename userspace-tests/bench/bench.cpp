@@ -12,6 +12,7 @@
 #include "twa/uring.hpp"
 
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -626,7 +627,10 @@ int main(int argc, char** argv)
 	}
 	std::ostringstream env;
 	auto nohz = f.raw.count("nohz_full") ? f.raw.at("nohz_full") : "unknown";
+	struct utsname u {};
+	uname(&u); // the machine, as the kernel names it: x86_64, aarch64
 	env << "{\"kind\":\"env\",\"kernel\":" << json_str(f.release())
+	    << ",\"arch\":" << json_str(u.machine)
 	    << ",\"native_signal_no_ipi\":" << (f.native_signal_no_ipi() ? "true" : "false")
 	    << ",\"cpus\":" << online_cpus() << ",\"hz\":" << f.hz()
 	    << ",\"nohz_full\":" << json_str(nohz) << ",\"wake_up_state\":"
