@@ -72,8 +72,8 @@ for k in "${kernels[@]}"; do
 	root_pkgs[$suite]+=" $pkgs"
 done
 for suite in "${!root_pkgs[@]}"; do
-	# shellcheck disable=SC2086 # a list of packages
-	step "build root $suite" "$TWA_ROOT/scripts/build-root.sh" "$suite" ${root_pkgs[$suite]} >/dev/null
+	mapfile -t want < <(tr ' ' '\n' <<<"${root_pkgs[$suite]}" | grep . | sort -u)
+	step "build root $suite" "$TWA_ROOT/scripts/build-root.sh" "$suite" "${want[@]}" >/dev/null
 done
 # Build once: every kernel's boot artefacts before any boot. A kernel whose
 # TESTS is only build gets its modules built, warnings failing it, and no
