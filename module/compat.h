@@ -106,6 +106,20 @@ const char *twa_compat_task_work_add_via(void);
 void twa_compat_synchronize_rcu_tasks(void);
 const char *twa_compat_unload_sync_name(void);
 
+/*
+ * When a task's TIF_NOTIFY_SIGNAL is cleared: before its work runs (generic
+ * entry, x86; get_signal() from 5.18 on), or after (get_signal() of 5.10 to
+ * 5.17 without generic entry, arm64: task_work_run(), then
+ * tracehook_notify_signal()). After: an item queued the moment the one
+ * before it ran can find the flag still set; it needs no kick, and runs in
+ * the same get_signal(). The suites read this from features.
+ */
+#if defined(TWA_HAVE_TRACEHOOK_NOTIFY_SIGNAL) && !defined(CONFIG_GENERIC_ENTRY)
+#define TWA_COMPAT_NOTIFY_CLEARED	"after_work"
+#else
+#define TWA_COMPAT_NOTIFY_CLEARED	"before_work"
+#endif
+
 /* ENDBR64 check, exposed for tests: see compat.c. */
 const void *twa_compat_endbr_entry(const void *probe_addr, const u8 before[4],
 				   const u8 at[4], bool ibt);

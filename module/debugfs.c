@@ -201,6 +201,7 @@ static int features_show(struct seq_file *m, void *v)
 	seq_printf(m, "native_signal_no_ipi %s\n",
 		   TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? "yes" : "no");
 	seq_puts(m, "tif_notify_signal yes\n");
+	seq_printf(m, "notify_cleared %s\n", TWA_COMPAT_NOTIFY_CLEARED);
 	twa_show_lookups(m);
 	seq_printf(m, "ibt %s\n", IS_ENABLED(CONFIG_X86_KERNEL_IBT) ? "yes" : "no");
 	seq_printf(m, "bti %s\n", IS_ENABLED(CONFIG_ARM64_BTI_KERNEL) ? "yes" : "no");

@@ -113,10 +113,21 @@ TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 	for (auto impl : impls(Mode::Signal)) {
 		auto s = measure("spinner", spin.tid(), Mode::Signal, impl, n);
 		EXPECT_EQ(s.ran, n);
-		// Exact: each item was queued after the previous one ran, so it
-		// found TIF_NOTIFY_SIGNAL clear and a running target that
-		// wake_up_state() could not wake: set_notify_signal() kicks.
-		EXPECT_EQ(s.kick_calls, n) << to_string(impl);
+		if (features.raw["notify_cleared"] != "after_work") {
+			// Exact: each item was queued after the previous one ran,
+			// so it found TIF_NOTIFY_SIGNAL clear and a running target
+			// that wake_up_state() could not wake: set_notify_signal()
+			// kicks.
+			EXPECT_EQ(s.kick_calls, n) << to_string(impl);
+		} else {
+			// 5.10's get_signal() on arm64 runs the work before it
+			// clears the flag (features: notify_cleared after_work): an
+			// item queued in between finds it set and is run without a
+			// kick. Seen: 1 in 2000. Hence, as for resume, a 90 % floor.
+			EXPECT_LE(s.kick_calls, n) << to_string(impl);
+			EXPECT_GE(s.kick_calls, static_cast<std::int64_t>(0.9 * n))
+			    << to_string(impl);
+		}
 		if (impl == Impl::Backport) {
 			EXPECT_EQ(s.kicks, s.kick_calls) << "module counter vs kprobe";
 		}
