@@ -403,17 +403,25 @@ CONF
 	echo "$dir/apt.conf"
 }
 
-# Update a suite's lists at most once per run of this script.
-declare -A TWA_APT_UPDATED=()
+# Update a suite's lists at most once per run: per TWA_RUN, which the first
+# script of a run sets and its children (and subshells: $(suite_cc ...))
+# inherit. A stamp beside the lists holds the run that updated them; a lock
+# keeps two updaters of one suite (parallel steps) from racing.
+: "${TWA_RUN:=$$.$(date +%s%N)}"
+export TWA_RUN
 apt_update() {
 	local conf=$1 suite=$2 dir=${1%/apt.conf}
-	[ -n "${TWA_APT_UPDATED[$dir]:-}" ] && return 0
-	log "apt-get update ($suite, private lists under $dir)"
-	APT_CONFIG=$conf apt-get update -q >"$dir/update.log" 2>&1 || {
-		tail -20 "$dir/update.log" >&2
-		die "apt-get update of suite '$suite' failed: not a Debian suite on this mirror, or no network (log: $dir/update.log)"
-	}
-	TWA_APT_UPDATED[$dir]=1
+	[ "$(cat "$dir/updated" 2>/dev/null)" = "$TWA_RUN" ] && return 0
+	(
+		flock 8
+		[ "$(cat "$dir/updated" 2>/dev/null)" = "$TWA_RUN" ] && exit 0
+		log "apt-get update ($suite, private lists under $dir)"
+		APT_CONFIG=$conf apt-get update -q >"$dir/update.log" 2>&1 || {
+			tail -20 "$dir/update.log" >&2
+			die "apt-get update of suite '$suite' failed: not a Debian suite on this mirror, or no network (log: $dir/update.log)"
+		}
+		echo "$TWA_RUN" >"$dir/updated"
+	) 8>"$dir/update.lock" || exit 1
 }
 
 # apt_download CONF DIR PACKAGE...: apt-get download into DIR (made), its
