@@ -37,18 +37,39 @@ for f in $K_CONFIG; do
 	[ -f "$TWA_ROOT/$f" ] || die "$k: config fragment $f not found"
 	frags+=("$TWA_ROOT/$f")
 done
-# A source of another suite than the host's builds in that suite's root
-# (below). (UNEXPORT and the root join the key only where set: the other
-# kernels' keys, and their cached builds, stay what they were.)
-suite=$(kernel_root_suite) cross=$(kernel_cross)
 case "$K_ARCH" in
 arm64) karch=arm64 image=Image ;;
 *) karch=x86 image=bzImage ;;
 esac
+# A source of another suite than the host's builds in that suite's root,
+# with the compiler that suite's gcc depends on (gcc-10 in bullseye, gcc-16
+# in sid): the compiler its own kernels are built with, and the glibc its
+# kbuild tools need. The host's suite builds here, with the host's gcc.
+# Another architecture: Debian's cross compiler of the same gcc-N, and the
+# native one for the kbuild tools (HOSTCC). What the root holds is asked
+# of kernel_root_pkgs (lib.sh), the one place that decides it.
+suite=$(kernel_root_suite) cross=$(kernel_cross)
+[ -n "$suite" ] || need_cmds gcc:gcc
+kcc=$(kernel_compiler)
+if [ -n "$suite" ]; then
+	pkgs=$(kernel_root_pkgs "$k")
+	# shellcheck disable=SC2086 # package names, a word each
+	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" $pkgs)
+	run=(in_root "$root" "$TWA_CACHE") what="$kcc, $suite root"
+	cc=(CC="$kcc" HOSTCC="${kcc#"$cross"}")
+else
+	need_cmds make:make flex:flex bison:bison bc:bc perl:perl "$kcc:$(cc_package "$kcc")"
+	run=() cc=(CC="$kcc") what=$kcc
+fi
+[ -z "$cross" ] || cc+=(CROSS_COMPILE="$cross")
+# The key: the source, the fragments, and the compiler's own version line
+# (a new gcc-16 in sid rebuilds sid's kernels). UNEXPORT and the root join
+# it only where set.
 key=$( (basename "$tree"; make -s -C "$tree" kernelversion 2>/dev/null; cat "${frags[@]}"
 	[ -z "$K_UNEXPORT" ] || echo "unexport: $K_UNEXPORT"
 	[ -z "$suite" ] || echo "root: $suite"
-	[ -z "$cross" ] || echo "arch: $K_ARCH") | sha256sum | cut -c1-12)
+	[ -z "$cross" ] || echo "arch: $K_ARCH"
+	"${run[@]}" "$kcc" --version | head -1) | sha256sum | cut -c1-12)
 
 # unexport TREE SYMBOL...: an edited tree of hard links, printed.
 unexport() {
@@ -95,26 +116,6 @@ if [ -f "$out/.complete" ]; then
 	exit 0
 fi
 mkdir -p "$out"
-# A source of another suite than the host's builds in that suite's root,
-# with the compiler that suite's gcc depends on (gcc-10 in bullseye, gcc-16
-# in sid): the compiler its own kernels are built with, and the glibc its
-# kbuild tools need. The host's suite builds here, with the host's gcc.
-# Another architecture: Debian's cross compiler of the same gcc-N, and
-# the build machine's for the kbuild tools (HOSTCC).
-if [ -n "$suite" ]; then
-	kcc=$(suite_cc "$suite")
-	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$kcc" ${cross:+"$(cc_package "$cross$kcc")"})
-	run=(in_root "$root" "$out") cc=(CC="$cross$kcc" HOSTCC="$kcc") what="$cross$kcc, $suite root"
-else
-	need_cmds make:make gcc:gcc flex:flex bison:bison bc:bc perl:perl
-	kcc=gcc-$(gcc -dumpversion | cut -d. -f1)
-	run=() cc=() what="gcc $(gcc -dumpversion)"
-	if [ -n "$cross" ]; then
-		need_cmds "$cross$kcc:$(cc_package "$cross$kcc")"
-		cc=(CC="$cross$kcc") what="$cross$kcc"
-	fi
-fi
-[ -z "$cross" ] || cc+=(CROSS_COMPILE="$cross")
 kmake() { "${run[@]}" make -C "$tree" O="$out" ARCH="$K_ARCH" "${cc[@]}" "$@"; }
 log "$k: configuring (allnoconfig + ${frags[*]##*/}; $what)"
 # (merge_config.sh -m merges only, no make: it runs here, where the
@@ -142,4 +143,10 @@ fi
 log "$k: kernel built in $((SECONDS - t0))s"
 write_env
 touch "$out/.complete"
+# The builds of this kernel under other keys (an older compiler, a changed
+# fragment) are what a new key replaces: 150-350 MB each.
+for old in "$TWA_CACHE"/built-kernels/"$k"-* "$TWA_CACHE"/src/"$k"-*; do
+	[[ ${old##*/} =~ ^"$k"-[0-9a-f]{12}$ ]] || continue # kunit-6.1-arm64 is not kunit-6.1's
+	[ "$old" = "$out" ] || [ "$old" = "$tree" ] || { log "$k: removing $old (an older key)"; rm -rf "$old"; }
+done
 echo "$out"

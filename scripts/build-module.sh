@@ -28,14 +28,17 @@ out=$TWA_BUILD/$k/mod
 # its headers name; the host's suite builds here (lib.sh, in_root).
 # Another architecture's (arm64) is cross-built: its headers' CC names the
 # compiler (gcc-12), the cross prefix makes it aarch64-linux-gnu-gcc-12.
+# The root's packages are kernel_root_pkgs's (lib.sh): the one place.
 suite=$(kernel_root_suite) cross=$(kernel_cross)
 if [ -n "$suite" ]; then
 	# shellcheck disable=SC2153 # KDIR comes from kernel.env
-	kcc=$cross$(kernel_cc "$KDIR")
-	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$(cc_package "$kcc")")
+	kcc=$(kernel_compiler "$KDIR")
+	pkgs=$(kernel_root_pkgs "$k" "$KDIR")
+	# shellcheck disable=SC2086 # package names, a word each
+	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" $pkgs)
 	run=(in_root "$root" "$KDIR") mkdir=$(root_kdir "$KDIR") cc=(CC="$kcc") what="$kcc, $suite root"
 elif [ -n "$cross" ]; then
-	kcc=$cross$(kernel_cc "$KDIR")
+	kcc=$(kernel_compiler "$KDIR")
 	need_cmds "$kcc:$(cc_package "$kcc")"
 	run=() mkdir=$KDIR cc=(CC="$kcc") what=$kcc
 else

@@ -35,7 +35,9 @@ for s in "${kernels[@]}"; do
 	suite=$(kernel_root_suite)
 	if [ -n "$suite" ]; then
 		# shellcheck disable=SC2153 # KDIR comes from kernel.env
-		root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" "$(kernel_cc "$KDIR")")
+		pkgs=$(kernel_root_pkgs "$s" "$KDIR")
+		# shellcheck disable=SC2086 # package names, a word each
+		root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" $pkgs)
 		run=(in_root "$root" "$KDIR") where=" in the $suite root"
 		# Found where DKMS looks by default: given --kernelsourcedir,
 		# bullseye's DKMS "prepares" the tree (make mrproper) and wrecks

@@ -187,25 +187,44 @@ kernel_cc() {
 	echo "${cc:-gcc}"
 }
 
-# kernel_root_pkgs KERNEL: the compiler packages KERNEL's build root must
-# hold (nothing where it builds on the host). A Debian kernel is fetched:
-# the compiler is the one its headers name.
+# kernel_compiler [KDIR]: the compiler command of kernel K (kernel_conf
+# loaded), cross prefix and all (aarch64-linux-gnu-gcc-16). A kernel that
+# exists (KDIR: Debian's headers, or a build directory) says which: its
+# headers or config name it. One still to build from source gets its
+# suite's: the gcc-N that suite's gcc depends on (the machine's own gcc-N
+# where the suite is the machine's: no apt lists needed for it).
+kernel_compiler() {
+	local kcc
+	if [ -n "${1:-}" ]; then
+		kcc=$(kernel_cc "$1")
+	elif [ -n "$(kernel_root_suite)" ]; then
+		kcc=$(suite_cc "$K_SUITE")
+	else
+		kcc=gcc-$(gcc -dumpversion | cut -d. -f1)
+	fi
+	echo "$(kernel_cross)$kcc"
+}
+
+# kernel_root_pkgs KERNEL [KDIR]: the compiler packages KERNEL's build root
+# must hold, one a line (nothing where it builds on the machine itself).
+# The one place that decides them: test.sh makes each root once with the
+# union, the build scripts ask for theirs. A Debian kernel's compiler is the
+# one its headers name (fetched here unless KDIR is given). A kernel built
+# from source for another architecture also needs the native gcc-N: its
+# own build tools (HOSTCC) run here.
 kernel_root_pkgs() {
-	local cross kcc kdir
+	local kdir=${2:-} cc
 	kernel_conf "$1"
 	[ -n "$(kernel_root_suite)" ] || return 0
-	cross=$(kernel_cross)
-	case "$K_SOURCE" in
-	build)
-		kcc=$(suite_cc "$K_SUITE")
-		[ -z "$cross" ] || echo "$kcc" # HOSTCC, beside the cross one
-		;;
-	debian)
+	if [ -z "$kdir" ] && [ "$K_SOURCE" = debian ]; then
 		kdir=$("$TWA_ROOT/scripts/fetch-kernel.sh" "$1") || return 1
-		kcc=$(kernel_cc "$(sed -n 's/^KDIR=//p' "$kdir/kernel.env")")
-		;;
-	esac
-	cc_package "$cross$kcc"
+		kdir=$(sed -n 's/^KDIR=//p' "$kdir/kernel.env")
+	fi
+	cc=$(kernel_compiler "$kdir")
+	cc_package "$cc"
+	if [ "$K_SOURCE" = build ] && [ -n "$(kernel_cross)" ]; then
+		echo "${cc#"$(kernel_cross)"}"
+	fi
 }
 
 # The compiler a Debian suite builds with: the gcc-N its gcc depends on.
