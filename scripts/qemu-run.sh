@@ -83,6 +83,15 @@ need_cmds timeout:coreutils
 dir=$("$TWA_ROOT/scripts/mkinitramfs.sh" "$k")
 # shellcheck disable=SC1091
 . "$dir/kernel.env"
+# Without the port's driver built in, the guest's results would vanish and
+# the run would fail as "did not finish": say so before booting instead.
+if [ "$result_pci" = 1 ]; then
+	for opt in CONFIG_SERIAL_8250 CONFIG_SERIAL_8250_PCI; do
+		# shellcheck disable=SC2153 # KCONFIG comes from kernel.env
+		grep -qx "$opt=y" "$KCONFIG" ||
+			die "$k: the result port is a PCI 16550 ($result_dev) and $KRELEASE lacks $opt=y (its config: $KCONFIG)"
+	done
+fi
 out=$dir/runs/$name
 rm -rf "$out"
 mkdir -p "$out"
@@ -137,7 +146,9 @@ boot() {
 	wait
 }
 
-log "$k: booting $KRELEASE ($accel, $smp vCPUs) for: $tests"
+what=$tests
+[ -z "$refused" ] || what="a refusal to load ($refused)"
+log "$k: booting $KRELEASE ($accel, $smp vCPUs) for: $what"
 start=$(date +%s)
 boot
 # A kernel that died before our init printed its first line ran nothing of
