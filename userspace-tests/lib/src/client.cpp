@@ -1,5 +1,7 @@
 #include "twa/client.hpp"
 
+#include "twa/cpu.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -338,14 +340,7 @@ std::vector<IpiSender> Client::ipi_senders() const
 bool Client::wait_run(std::int64_t runs, std::chrono::milliseconds timeout,
                       const std::function<void()>& poke) const
 {
-	auto end = std::chrono::steady_clock::now() + timeout;
-	while (std::chrono::steady_clock::now() < end) {
-		if (stats().run() >= runs)
-			return true;
-		if (poke)
-			poke();
-	}
-	return stats().run() >= runs;
+	return poll_until([&] { return stats().run() >= runs; }, timeout, poke);
 }
 
 } // namespace twa

@@ -78,14 +78,28 @@ char task_state(pid_t tid)
 	return parse_stat_state(line);
 }
 
-bool wait_asleep(pid_t tid, std::chrono::milliseconds timeout)
+double now_s()
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+	    .count();
+}
+
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                const std::function<void()>& poke)
 {
 	auto end = std::chrono::steady_clock::now() + timeout;
-	do
-		if (task_state(tid) == 'S')
+	while (std::chrono::steady_clock::now() < end) {
+		if (done())
 			return true;
-	while (std::chrono::steady_clock::now() < end);
-	return false;
+		if (poke)
+			poke();
+	}
+	return done();
+}
+
+bool wait_asleep(pid_t tid, std::chrono::milliseconds timeout)
+{
+	return poll_until([tid] { return task_state(tid) == 'S'; }, timeout);
 }
 
 Spinner::Spinner(int cpu, std::function<void()> syscall, NoiseMeter* noise)

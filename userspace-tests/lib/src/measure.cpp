@@ -32,20 +32,6 @@ std::string errno_text(const char* what, int i, int err)
 	return o.str();
 }
 
-// Poll until @ran() reaches @want, calling @poke between polls.
-bool wait_ran(const std::function<std::int64_t()>& ran, std::int64_t want,
-              std::chrono::milliseconds timeout, const std::function<void()>& poke)
-{
-	auto end = std::chrono::steady_clock::now() + timeout;
-	while (std::chrono::steady_clock::now() < end) {
-		if (ran() >= want)
-			return true;
-		if (poke)
-			poke();
-	}
-	return ran() >= want;
-}
-
 } // namespace
 
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const RunOptions& opt)
@@ -73,8 +59,9 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 			if (opt.poke)
 				opt.poke();
 		}
-		bool done = opt.poke_after.count() > 0 && wait_ran(ran, i + 1, opt.poke_after, {});
-		if (!done && !wait_ran(ran, i + 1, opt.timeout, opt.poke))
+		bool done = opt.poke_after.count() > 0 &&
+		            poll_until([&] { return ran() >= i + 1; }, opt.poke_after);
+		if (!done && !poll_until([&] { return ran() >= i + 1; }, opt.timeout, opt.poke))
 			s.error = "item " + std::to_string(i) + " did not run within " +
 			          std::to_string(opt.timeout.count()) + " ms";
 	}

@@ -44,12 +44,6 @@ std::uint64_t rnd()
 unsigned pick(unsigned n) { return static_cast<unsigned>(rnd() % n); }
 template <typename T, std::size_t N> const T& pick(const T (&a)[N]) { return a[pick(N)]; }
 
-double now_s()
-{
-	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-	    .count();
-}
-
 struct Targets {
 	pid_t spinner, sleeper, self;
 };

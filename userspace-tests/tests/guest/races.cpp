@@ -41,11 +41,6 @@ const Client c;
 std::unique_ptr<Spinner> spinner;
 std::unique_ptr<Sleeper> sleeper;
 
-double now_s()
-{
-	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-	    .count();
-}
 long long stat(const char* key) { return c.stats().get(key); }
 
 // Wait for every queued item to run, signalling the sleeper (whose none

@@ -71,3 +71,19 @@ TEST(TaskState, SeesASleeperAsleep)
 	EXPECT_EQ(task_state(gettid_now()), 'R');
 	EXPECT_EQ(task_state(999999), 0);
 }
+
+TEST(PollUntil, StopsWhenTrueAndPokesBetweenPolls)
+{
+	int polls = 0, pokes = 0;
+	EXPECT_TRUE(
+	    poll_until([&] { return ++polls == 3; }, std::chrono::seconds(60), [&] { pokes++; }));
+	EXPECT_EQ(polls, 3);
+	EXPECT_EQ(pokes, 2);
+}
+
+TEST(PollUntil, FalseOnlyAfterTheTimeout)
+{
+	double t0 = now_s();
+	EXPECT_FALSE(poll_until([] { return false; }, std::chrono::milliseconds(20)));
+	EXPECT_GE(now_s() - t0, 0.020);
+}

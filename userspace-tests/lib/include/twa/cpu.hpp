@@ -31,6 +31,14 @@ void poke_thread(pid_t tid);
 // background against every measurement. Keep the heap mapped for good.
 void keep_heap_mapped();
 
+// Seconds on the monotonic clock, from an arbitrary origin: for durations.
+double now_s();
+// Poll until @done() holds, calling @poke (if any) between polls; false if
+// it still does not after @timeout. Busy: the waits it serves are short,
+// and a sleep would hide the moment the condition turns.
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                const std::function<void()>& poke = {});
+
 // The state letter (R, S, D, ...) of a /proc/PID/stat line; 0 if malformed.
 // The comm field may hold spaces and parentheses: the state follows the last ')'.
 char parse_stat_state(std::string_view stat);
