@@ -59,7 +59,7 @@ if [ -n "$suite" ]; then
 	cc=(CC="$kcc" HOSTCC="${kcc#"$cross"}")
 else
 	need_cmds make:make flex:flex bison:bison bc:bc perl:perl "$kcc:$(cc_package "$kcc")"
-	run=() cc=(CC="$kcc") what=$kcc
+	run=() cc=(CC="$kcc") what="$kcc $(gcc -dumpversion)"
 fi
 [ -z "$cross" ] || cc+=(CROSS_COMPILE="$cross")
 # The key: the source, the fragments, and the compiler's own version line

@@ -191,16 +191,20 @@ kernel_cc() {
 # loaded), cross prefix and all (aarch64-linux-gnu-gcc-16). A kernel that
 # exists (KDIR: Debian's headers, or a build directory) says which: its
 # headers or config name it. One still to build from source gets its
-# suite's: the gcc-N that suite's gcc depends on (the machine's own gcc-N
-# where the suite is the machine's: no apt lists needed for it).
+# suite's: the gcc-N that suite's gcc depends on. Where the suite is the
+# machine's, that is plain gcc: what a module build for such a kernel
+# uses (the Makefile leaves CC alone), so kbuild sees the same compiler;
+# a cross compiler has its gcc-N in its name.
 kernel_compiler() {
 	local kcc
 	if [ -n "${1:-}" ]; then
 		kcc=$(kernel_cc "$1")
 	elif [ -n "$(kernel_root_suite)" ]; then
 		kcc=$(suite_cc "$K_SUITE")
-	else
+	elif [ -n "$(kernel_cross)" ]; then
 		kcc=gcc-$(gcc -dumpversion | cut -d. -f1)
+	else
+		kcc=gcc
 	fi
 	echo "$(kernel_cross)$kcc"
 }
