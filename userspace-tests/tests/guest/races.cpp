@@ -4,7 +4,9 @@
 //  - targets that exit or exec with items pending;
 //  - both CPUs queueing to one target at once;
 //  - odd targets: another user namespace, a zombie, PID 1, a kernel
-//    thread, the writer itself.
+//    thread, the writer itself;
+//  - the wake_method parameter: kprobe wakes through wake_up_state()'s
+//    entry, an unknown value is refused (EINVAL) and loads nothing.
 // Counters must balance: every attempt is queued or failed, every queued
 // item runs. The kernel's own checks (panic_on_warn, KASAN, lockdep,
 // kmemleak on the debug kernel) catch the rest.
@@ -288,6 +290,72 @@ void odd_targets()
 	tap.check(stat("queued") == stat("run"), "odd targets: counters balance");
 }
 
+// Unload once nothing holds the module: a callback that has run its item
+// may still be returning. 0 or the errno of the last try (5 s at most).
+int unload_when_idle()
+{
+	int ret = 0;
+	poll_until(
+	    [&] {
+		    ret = unload_module();
+		    if (refused(ret))
+			    std::this_thread::sleep_for(1ms);
+		    return !refused(ret);
+	    },
+	    5000ms);
+	return ret;
+}
+
+// wake_method=kprobe: the backport wakes a sleeper through wake_up_state()'s
+// own entry, found by a kprobe lookup, instead of default_wake_function().
+// An unknown value is refused with EINVAL and leaves nothing loaded. The
+// module is loaded as usual afterwards.
+void wake_methods()
+{
+	fresh_counters("wake_method");
+	// Only a kernel whose indirect calls land on guarded entries (IBT,
+	// BTI) may refuse the kprobe path: elsewhere any entry is callable.
+	auto features = c.features();
+	bool guarded = features.raw["ibt"] == "yes" || features.raw["bti"] == "yes";
+	int ret = unload_when_idle();
+	tap.check(ret == 0, strf("wake_method: unloaded (%d)", ret));
+	if (ret)
+		return;
+	ret = load_module("wake_method=bogus count_ipis=0");
+	tap.check(ret == EINVAL && access("/sys/module/twa_noipi", F_OK) != 0,
+	          strf("wake_method=bogus: EINVAL, nothing loaded (%d)", ret));
+	ret = load_module("wake_method=kprobe count_ipis=0");
+	if (ret == EOPNOTSUPP) {
+		// Refused with a message where the entry is not safe to call
+		// (sealed under IBT): the same rule as task_work_add's lookup.
+		tap.check(guarded, "wake_method=kprobe refused (EOPNOTSUPP): only where "
+		                   "indirect calls are guarded (IBT, BTI)");
+	} else if (ret != 0) {
+		tap.check(false, strf("wake_method=kprobe: insmod failed: %d", ret));
+	} else {
+		auto method = c.features().raw["wake_up_state"];
+		tap.check(method == "kprobe",
+		          strf("wake_method=kprobe: features says '%s'", method.c_str()));
+		constexpr int kItems = 10;
+		int woken = 0;
+		for (int i = 0; i < kItems && wait_asleep(sleeper->tid(), 3000ms); i++) {
+			auto before = c.stats();
+			if (c.queue(sleeper->tid(), Mode::SignalNoIpi, Impl::Backport) != 0 ||
+			    !c.wait_run(before.run() + 1, 3000ms))
+				break;
+			woken += static_cast<int>(c.stats().wakeups() - before.wakeups());
+		}
+		tap.check(woken == kItems,
+		          strf("wake_method=kprobe: %d/%d backport items woke the sleeper", woken,
+		               kItems));
+		settle();
+		ret = unload_when_idle();
+		tap.check(ret == 0, strf("wake_method=kprobe: unloaded (%d)", ret));
+	}
+	ret = load_module("");
+	tap.check(ret == 0, strf("loaded as usual again (%d)", ret));
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -308,6 +376,7 @@ int main(int argc, char** argv)
 	concurrent(items);
 	exit_cycles(exits);
 	unload_cycles(unloads);
+	wake_methods();
 
 	spinner.reset();
 	sleeper.reset();
