@@ -10,7 +10,7 @@ TWA_KERNELS_ADHOC=$TWA_BUILD/kernels
 # What a module build needs (also what DKMS packages), relative to TWA_ROOT.
 export TWA_MODULE_SRC="Kbuild module include kunit examples"
 # Its linux-source tree provides checkpatch.pl for make check.
-export TWA_TOOLS_KERNEL=kunit-6.1
+export TWA_TOOLS_KERNEL=debug-6.1
 # What a build root (scripts/build-root.sh) holds besides the kernel's
 # compiler: a module build, the compat probe, and DKMS.
 # shellcheck disable=SC2034 # read by build-root.sh
@@ -60,14 +60,14 @@ kernel_conf() {
 	# shellcheck disable=SC2034 # read by the scripts that source this file
 	K_NAME=$1 K_DESCRIPTION=$1 K_SOURCE="" K_SUITE="" K_PACKAGE="" K_ARCH=x86_64 \
 		K_CONFIG="" K_UNEXPORT="" K_REFUSAL="" K_TESTS=guest K_UNLOADS=200 K_EXIT_CYCLES=1000 \
-		K_CONCURRENT_ITEMS=100000 K_FUZZ_SECONDS=20 K_TIMEOUT=1200
+		K_CONCURRENT_ITEMS=100000 K_FUZZ_WRITES=3000 K_TIMEOUT=1200 K_OPT_IN=no
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in '' | '#'*) continue ;; esac
 		key=${line%%=*} val=${line#*=}
 		val=${val#\"} val=${val%\"}
 		case "$key" in
 		DESCRIPTION | SOURCE | SUITE | PACKAGE | ARCH | CONFIG | UNEXPORT | REFUSAL | TESTS | \
-			UNLOADS | EXIT_CYCLES | CONCURRENT_ITEMS | FUZZ_SECONDS | TIMEOUT)
+			UNLOADS | EXIT_CYCLES | CONCURRENT_ITEMS | FUZZ_WRITES | TIMEOUT | OPT_IN)
 			printf -v "K_$key" '%s' "$val" ;;
 		*) die "$f: unknown key '$key'" ;;
 		esac
@@ -77,6 +77,7 @@ kernel_conf() {
 		die "$f: SUITE and PACKAGE are required"
 	fi
 	case "$K_ARCH" in x86_64 | arm64) ;; *) die "$f: ARCH must be x86_64 or arm64" ;; esac
+	case "$K_OPT_IN" in yes | no) ;; *) die "$f: OPT_IN must be yes or no" ;; esac
 }
 
 # Debian's name of kernel K's architecture (kernel_conf loaded), and the
@@ -84,11 +85,19 @@ kernel_conf() {
 kernel_debarch() { case "$K_ARCH" in arm64) echo arm64 ;; *) echo amd64 ;; esac; }
 kernel_cross() { case "$K_ARCH" in arm64) echo aarch64-linux-gnu- ;; esac; }
 
-# Names given on a command line, each checked; "all" or none: every kernel.
+# The matrix: every kernel but those with OPT_IN=yes (run only when named).
+kernels_matrix() {
+	local k
+	for k in $(kernels_all); do
+		(kernel_conf "$k" && [ "$K_OPT_IN" = no ] && echo "$k")
+	done
+}
+
+# Names given on a command line, each checked; "all" or none: the matrix.
 kernels_select() {
 	local k
 	if [ $# -eq 0 ] || [ "$*" = all ]; then
-		kernels_all
+		kernels_matrix
 		return
 	fi
 	for k in "$@"; do
@@ -102,10 +111,10 @@ kernels_select() {
 	done
 }
 
-# Every kernel whose TESTS include $1 (dkms, guest, kunit).
+# Every kernel of the matrix whose TESTS include $1 (dkms, guest, kunit).
 kernels_with() {
 	local k
-	for k in $(kernels_all); do
+	for k in $(kernels_matrix); do
 		(kernel_conf "$k" && case " $K_TESTS " in *" $1 "*) echo "$k" ;; esac)
 	done
 }

@@ -24,7 +24,8 @@ changed), and runs on each what its kernels/KERNEL.conf TESTS ask for:
          matching the kernel's REFUSAL
   build  alone: the module and the example consumer built (cross-built
          for arm64) against the kernel's headers, no warning; no boot
-KERNEL: any of $(kernels_all | paste -sd' ') (default: all), or any
+KERNEL: any of $(kernels_all | paste -sd' ') (default: all
+but those with OPT_IN=yes: $(kernels_matrix | paste -sd' ')), or any
 Debian kernel as SUITE:PACKAGE (tested with TESTS="dkms guest").
 Ends with a line "N passed, N failed"; exit status 1 if anything failed.
 USAGE
@@ -132,7 +133,7 @@ for k in "${kernels[@]}"; do
 		p=$progs what=guest
 		if has kunit; then p="kunit $progs" what="guest + kunit"; fi
 		if has bench; then p="$p twa-bench" what="$what + bench"; fi
-		add_job "$k: $what" guest_boot "$k" "$p" --args-for fuzz "$K_FUZZ_SECONDS" \
+		add_job "$k: $what" guest_boot "$k" "$p" --args-for fuzz "$K_FUZZ_WRITES" \
 			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
 			--args-for twa-bench "--items 20 --ops 20 --rates 1000,0 --sweep-seconds 0.3"
 		if [[ " $(kernel_offers "$TWA_BUILD/$k/kernel.env") " == *" nohz_full "* ]]; then
@@ -150,10 +151,11 @@ for k in "${kernels[@]}"; do
 done
 
 # Boots run TWA_JOBS (default 2) at a time, longest first (as measured
-# last time, build/test-times). Two boots of 2 vCPUs each on a 2-core host
+# last time, $TWA_CACHE/test-times: in the cache, so a fresh clone with a
+# warm cache, as CI's, starts the longest boots first too). Two boots of 2 vCPUs each on a 2-core host
 # are slower each but finish the matrix in about half the time; TWA_JOBS=1
 # when a run must not share the CPUs.
-times=$TWA_BUILD/test-times
+times=$TWA_CACHE/test-times
 logs=$TWA_BUILD/test-logs
 mkdir -p "$logs"
 touch "$times"
