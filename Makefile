@@ -6,6 +6,8 @@
 #                            (SUITE:PACKAGE: any Debian kernel, e.g.
 #                            bookworm:linux-image-rt-amd64)
 #   make test [KERNELS="A B"]  every test on every kernel (or those named)
+#   make check               the static gates (checkpatch, kernel-doc, sparse,
+#                            shellcheck, clang-format, clang-tidy, pyflakes)
 #   make kunit               KUnit suites on kernels built from Debian sources
 #   make list-kernels        the kernel matrix (kernels/*.conf), what each offers
 #                            (FETCH=1: fetch the missing; MARKDOWN=1: a table)
@@ -53,6 +55,10 @@ run:
 
 test:
 	scripts/test.sh $(KERNELS)
+
+# The static gates alone (make test runs them first).
+check:
+	scripts/check.sh
 
 list-kernels:
 	scripts/list-kernels.sh $(if $(FETCH),--fetch) $(if $(MARKDOWN),--markdown)

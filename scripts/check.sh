@@ -18,12 +18,13 @@ Usage: scripts/check.sh   (make check)
   shellcheck    every script
   clang-format  the C++ against .clang-format (--dry-run --Werror)
   clang-tidy    the C++ against userspace-tests/.clang-tidy
+  pyflakes      scripts/*.py (pyflakes3), and report.py's host tests
 Ends with "N passed, N failed"; exit status 1 on any finding.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 need_cmds sparse:sparse shellcheck:shellcheck clang-format:clang-format \
-	clang-tidy:clang-tidy cmake:cmake
+	clang-tidy:clang-tidy cmake:cmake pyflakes3:pyflakes3
 
 passed=0 failed=0
 # gate NAME FUNCTION INPUT...: a gate whose inputs (files, tool versions)
@@ -123,6 +124,16 @@ run_clang_tidy() {
 	clang-tidy --quiet -p "$b" "${files[@]}" 2>/dev/null
 }
 
+py_files() { find "$TWA_ROOT/scripts" -name '*.py' | sort; }
+run_pyflakes() {
+	local files
+	mapfile -t files < <(py_files)
+	pyflakes3 "${files[@]}" || return 1
+	# report.py's own tests, on a captured bench.jsonl.
+	[ ! -d "$TWA_ROOT/scripts/tests" ] ||
+		python3 -m unittest discover -s "$TWA_ROOT/scripts/tests" -t "$TWA_ROOT/scripts" -q
+}
+
 version() { "$1" --version 2>&1 | head -1; }
 sh_files() { printf '%s\n' "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh \
 	"$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run"; }
@@ -140,5 +151,7 @@ gate clang-format run_clang_format "${cxx[@]}" "$TWA_ROOT/.clang-format" \
 	"$(version clang-format)"
 gate clang-tidy run_clang_tidy "${cxx[@]}" "$TWA_ROOT/userspace-tests/.clang-tidy" \
 	"$TWA_ROOT/userspace-tests/CMakeLists.txt" "$(version clang-tidy)"
+mapfile -t py < <(py_files; find "$TWA_ROOT/scripts/tests" -type f 2>/dev/null | sort)
+gate pyflakes run_pyflakes "${py[@]}" "$(version pyflakes3)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -8,7 +8,7 @@ PKGS=(
 	build-essential make gcc g++ cmake libgtest-dev liburing-dev
 	qemu-system-x86 busybox-static cpio kmod zstd xz-utils
 	bc flex bison libelf-dev libssl-dev python3 gnuplot-nox
-	shellcheck ca-certificates dwarves dkms sparse clang-format clang-tidy
+	shellcheck ca-certificates dwarves dkms sparse clang-format clang-tidy pyflakes3
 	mmdebstrap gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm
 )
 
