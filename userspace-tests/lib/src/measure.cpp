@@ -78,6 +78,7 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 		if (name != loc && name != res && name != cal)
 			s.other_irqs += delta(before, after, kTargetCpu, {name});
 	s.kick_calls = st.kick_calls();
+	s.kicks_due = st.kicks_due();
 	s.sender_side = c.features().ipi_count();
 	if (s.sender_side) {
 		s.sent = ipis_for(c.ipis(), kTargetCpu);

@@ -240,12 +240,17 @@ bool wait_settled(std::chrono::milliseconds timeout)
 
 int main(int argc, char** argv)
 {
-	double secs = argc > 1 ? std::atof(argv[1]) : 20;
+	// A count of writes, not a time: a throughput floor was a timing
+	// assertion in disguise (572 writes in 40 s on a debug kernel beside two
+	// other boots). The time it takes is reported; the cap only catches a
+	// write that hangs.
+	long writes = argc > 1 ? std::atol(argv[1]) : 3000;
 	std::uint64_t seed = argc > 2 ? std::strtoull(argv[2], nullptr, 0)
 	                              : static_cast<std::uint64_t>(now_s() * 1e6);
+	double cap = argc > 3 ? std::atof(argv[3]) : 400;
 	rng_state = seed ? seed : 1;
-	tap.note(strf("fuzz: %.0f s, seed %llu (fuzz %.0f %llu reproduces)", secs,
-	              (unsigned long long)seed, secs, (unsigned long long)seed));
+	tap.note(strf("fuzz: %ld writes, seed %llu (fuzz %ld %llu reproduces)", writes,
+	              (unsigned long long)seed, writes, (unsigned long long)seed));
 	install_poke_signal();
 	pin_to_cpu(0);
 	Spinner spinner(1);
@@ -254,11 +259,9 @@ int main(int argc, char** argv)
 	tap.check(c.reset() == 0, "reset before fuzzing");
 	auto failed_before = c.stats().failed();
 
-	// SECONDS, or longer (up to 4x) until 1000 writes: a debug kernel on a
-	// loaded host managed 865 in 15 s.
 	Tally tally;
-	double t0 = now_s(), end = t0 + secs;
-	while (now_s() < end || (tally.writes <= 1000 && now_s() < t0 + 4 * secs)) {
+	double t0 = now_s();
+	while (tally.writes < writes && now_s() < t0 + cap) {
 		std::string buf;
 		int err;
 		switch (pick(10)) {
@@ -321,7 +324,8 @@ int main(int argc, char** argv)
 		              now_s() - t1));
 	}
 	auto s = c.stats();
-	tap.note(strf("fuzz: %.1f s of fuzzing", fuzz_secs));
+	tap.note(strf("fuzz: %.1f s of fuzzing, %.0f writes/s", fuzz_secs,
+	              static_cast<double>(tally.writes) / fuzz_secs));
 	tap.note(strf("fuzz: %ld writes: %ld ok, %ld EINVAL, %ld ESRCH, %ld EOPNOTSUPP, %ld EBUSY, "
 	              "%ld ENOMEM, %ld other; %ld partial writes, %ld long lines",
 	              tally.writes, tally.ok, tally.einval, tally.esrch, tally.eopnotsupp,
@@ -335,8 +339,9 @@ int main(int argc, char** argv)
 	tap.check(s.outstanding() == 0, "no item left pending");
 	tap.check(s.queued() == s.run(), strf("every queued item ran (%lld/%lld)",
 	                                      (long long)s.run(), (long long)s.queued()));
-	tap.check(tally.writes > 1000,
-	          strf("fuzzed enough to mean something (%ld writes)", tally.writes));
+	tap.check(tally.writes >= writes,
+	          strf("all %ld writes made within the %.0f s hang guard (%ld made)", writes, cap,
+	               tally.writes));
 	spinner.stop();
 	sleeper.stop();
 	return tap.finish();

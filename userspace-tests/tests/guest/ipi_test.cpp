@@ -90,9 +90,26 @@ const auto* const kNoTlbNoise = ::testing::AddGlobalTestEnvironment(new NoTlbNoi
 // by kick_process() from inside our queueing call. kick_process() sends one
 // only if the target is running on its CPU at that instant; a spinner that a
 // kernel thread just preempted (kmemleak, RCU, kworkers on debug kernels)
-// needs none. So the exact claim is on kick_process() calls, and the IPIs
-// it sent keep a stated 80 % floor for that reason alone.
+// needs none. So the exact claim is on kick_process() calls; the IPIs are
+// judged against the kicks that were due (the module's kicks_due: the calls
+// that found the target current on another CPU, sampled as kick_process()
+// is entered), as KUnit judges them. On a loaded debug kernel a spinner is
+// switched out often, and a floor on all calls failed (158 IPIs for 200
+// calls, debug-7.x beside two other boots). The 80 % left is for a switch
+// that begins inside kick_process() itself, after the sample: on_cpu still
+// set, rq->curr no longer the target.
 constexpr double kKickIpiFloor = 0.8;
+bool sent_kicks_due(const Sample& s)
+{
+	return s.kicks_due > 0 && s.sent.kick <= static_cast<std::uint64_t>(s.kick_calls) &&
+	       static_cast<double>(s.sent.kick) >= kKickIpiFloor * static_cast<double>(s.kicks_due);
+}
+std::string kicks_said(const Sample& s)
+{
+	return "sent " + std::to_string(s.sent.kick) + " kick IPIs for " +
+	       std::to_string(s.kick_calls) + " kick_process() calls, " +
+	       std::to_string(s.kicks_due) + " of them due";
+}
 // Receiver cross-check: CPU 1 counts what it received, not what was sent.
 // A kick may still be in flight when /proc/interrupts is read, and a kick
 // sent while the previous one is still pending there (its item already run
@@ -132,7 +149,7 @@ TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 			EXPECT_EQ(s.kicks, s.kick_calls) << "module counter vs kprobe";
 		}
 		EXPECT_LE(s.sent.kick, static_cast<std::uint64_t>(n));
-		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * n));
+		EXPECT_TRUE(sent_kicks_due(s)) << kicks_said(s);
 		EXPECT_EQ(s.sent.wake(), 0u) << "a running target is not woken";
 		EXPECT_TRUE(received_all_but_merges(s))
 		    << "sent " << s.sent.kick << " kicks, CPU 1 received " << s.res << " RES";
@@ -195,7 +212,7 @@ TEST_F(Ipi, ResumeToSpinnerKicks)
 			EXPECT_EQ(s.kicks, s.kick_calls) << "module counter vs kprobe";
 		}
 		EXPECT_LE(s.sent.kick, static_cast<std::uint64_t>(s.kick_calls));
-		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * n));
+		EXPECT_TRUE(sent_kicks_due(s)) << kicks_said(s);
 		EXPECT_EQ(s.sent.wake(), 0u);
 		EXPECT_TRUE(received_all_but_merges(s))
 		    << "sent " << s.sent.kick << " kicks, CPU 1 received " << s.res << " RES";
@@ -293,7 +310,7 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 		auto s = measure("nohz_spinner", spin.tid(), Mode::Signal, impl, m, opt);
 		EXPECT_EQ(s.ran, m);
 		EXPECT_EQ(s.kick_calls, m);
-		EXPECT_GE(s.sent.kick, static_cast<std::uint64_t>(kKickIpiFloor * m));
+		EXPECT_TRUE(sent_kicks_due(s)) << kicks_said(s);
 	}
 	spin.stop();
 }

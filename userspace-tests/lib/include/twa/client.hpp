@@ -45,6 +45,9 @@ struct Stats {
 	std::int64_t queue_ns() const { return get("queue_ns"); }
 	// kick_process() calls made inside twa queueing calls, native or backport.
 	std::int64_t kick_calls() const { return get("kick_calls"); }
+	// Of those, the calls that found the target current on another CPU: the
+	// kicks that owed an IPI.
+	std::int64_t kicks_due() const { return get("kicks_due"); }
 };
 Stats parse_stats(std::string_view text);
 

@@ -29,6 +29,7 @@ struct Sample {
 	bool sender_side = false;
 	IpiCounts sent;
 	std::int64_t kick_calls = 0;    // kick_process() calls from our queueing
+	std::int64_t kicks_due = 0;     // of those, with the target on another CPU
 	std::vector<IpiSender> senders; // to the target CPU
 	std::int64_t kicks = 0;
 	std::int64_t wakeups = 0;
