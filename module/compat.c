@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel differences, resolved once at build time (Kbuild.compat) or at
- * load (task_work_add where it is not exported; wake_up_state on request).
- * Named after the upstream symbols they stand in for.
+ * load (task_work_add where it is not exported, or on request;
+ * wake_up_state on request). Named after the upstream symbols they stand
+ * in for.
  */
 #include <linux/kprobes.h>
 #include <linux/module.h>
@@ -16,19 +17,28 @@
 #include "internal.h"
 #include "../include/twa_noipi.h"
 
-/* Here the stand-ins are defined, and call the real kick_process(). */
-#undef wake_up_state
-#undef kick_process
-
 static char *wake_method = "auto";
 module_param(wake_method, charp, 0444);
 MODULE_PARM_DESC(wake_method,
 		 "how to reach wake_up_state(): default_wake_function (auto) or kprobe");
 
+/*
+ * task_work_add_method=kprobe takes the no-export path (the kprobe lookup
+ * and its ENDBR64/BTI entry check) on a kernel that exports task_work_add(),
+ * so that path also runs on Debian's own kernels. The export takes the
+ * function's address, so objtool leaves its ENDBR64 unsealed there (as on
+ * Debian's IBT kernels 6.12 and 7.2): the lookup finds it and loads. A
+ * sealed entry is refused (-EOPNOTSUPP), exactly as without the export.
+ */
+static char *task_work_add_method = "auto";
+module_param(task_work_add_method, charp, 0444);
+MODULE_PARM_DESC(task_work_add_method,
+		 "how to reach task_work_add(): auto (its export, else kprobe) or kprobe");
+
 typedef int (*twa_wake_up_state_t)(struct task_struct *p, unsigned int state);
 
+/* The kprobe lookup's wake_up_state(); NULL: default_wake_function(). */
 static twa_wake_up_state_t twa_wake_up_state_fn;
-static const char *twa_wake_desc = "unresolved";
 
 struct twa_lookup twa_lookup_wake_up_state = {
 	.name = "wake_up_state", .result = "not tried",
@@ -210,30 +220,62 @@ void twa_compat_kick_process(struct task_struct *task)
 
 const char *twa_compat_wake_method(void)
 {
-	return twa_wake_desc;
+	return twa_wake_up_state_fn ? "kprobe" : "default_wake_function";
 }
 
-#ifndef TWA_HAVE_EXPORT_TASK_WORK_ADD
 typedef int (*twa_task_work_add_t)(struct task_struct *task,
 				   struct callback_head *work,
 				   enum task_work_notify_mode notify);
 
+/* The kprobe lookup's task_work_add(); NULL: the export is called. */
+static twa_task_work_add_t twa_task_work_add_fn;
+
 int twa_compat_task_work_add(struct task_struct *task, struct callback_head *work,
 			     enum task_work_notify_mode notify)
 {
-	twa_task_work_add_t fn = twa_lookup_task_work_add.entry;
-
-	return fn(task, work, notify);
-}
+	/*
+	 * Without the export twa_compat_init() refuses to load unless the
+	 * lookup found an entry it may call, so then fn is never NULL.
+	 */
+#ifdef TWA_HAVE_EXPORT_TASK_WORK_ADD
+	if (!twa_task_work_add_fn)
+		return task_work_add(task, work, notify);
 #endif
+	return twa_task_work_add_fn(task, work, notify);
+}
 
 const char *twa_compat_task_work_add_via(void)
 {
+	return twa_task_work_add_fn ? "kprobe" : "export";
+}
+
+/*
+ * task_work_add() is reached through its export where the kernel has one,
+ * through the kprobe lookup where it has none or task_work_add_method=kprobe
+ * asks for it; the lookup refuses an entry an indirect call may not land on
+ * (see twa_resolve()), and then so does the load.
+ */
+static int twa_compat_init_task_work_add(bool kprobe)
+{
+	int ret;
+
 #ifdef TWA_HAVE_EXPORT_TASK_WORK_ADD
-	return "export";
-#else
-	return "kprobe";
+	if (!kprobe)
+		return 0;
 #endif
+	ret = twa_resolve(&twa_lookup_task_work_add);
+	if (ret) {
+#ifdef TWA_HAVE_EXPORT_TASK_WORK_ADD
+		pr_err("twa_noipi: task_work_add_method=kprobe: task_work_add() cannot be called safely through its kprobe lookup (%s, %d); refusing to load\n",
+		       twa_lookup_task_work_add.result, ret);
+#else
+		pr_err("twa_noipi: this kernel does not export task_work_add() and it cannot be called safely (%s, %d); refusing to load\n",
+		       twa_lookup_task_work_add.result, ret);
+#endif
+		return ret;
+	}
+	twa_task_work_add_fn = twa_lookup_task_work_add.entry;
+	return 0;
 }
 
 /*
@@ -241,28 +283,12 @@ const char *twa_compat_task_work_add_via(void)
  * wake_method=kprobe asks for the symbol itself (to compare the two; it
  * refuses to load where the entry is not safe to call, see above).
  */
-int twa_compat_init(void)
+static int twa_compat_init_wake_up_state(bool kprobe)
 {
 	int ret;
 
-#ifndef TWA_HAVE_EXPORT_TASK_WORK_ADD
-	ret = twa_resolve(&twa_lookup_task_work_add);
-	if (ret) {
-		pr_err("twa_noipi: this kernel does not export task_work_add() and it cannot be called safely (%s, %d); refusing to load\n",
-		       twa_lookup_task_work_add.result, ret);
-		return ret;
-	}
-#endif
-	if (!strcmp(wake_method, "auto") ||
-	    !strcmp(wake_method, "default_wake_function")) {
-		twa_wake_desc = "default_wake_function";
+	if (!kprobe)
 		return 0;
-	}
-	if (strcmp(wake_method, "kprobe")) {
-		pr_err("twa_noipi: wake_method=%s: expected auto, kprobe or default_wake_function\n",
-		       wake_method);
-		return -EINVAL;
-	}
 	ret = twa_resolve(&twa_lookup_wake_up_state);
 	if (ret) {
 		pr_err("twa_noipi: cannot resolve wake_up_state safely (%d); refusing to load\n",
@@ -270,8 +296,41 @@ int twa_compat_init(void)
 		return ret;
 	}
 	twa_wake_up_state_fn = twa_lookup_wake_up_state.entry;
-	twa_wake_desc = "kprobe";
 	return 0;
+}
+
+/*
+ * Both parameters are checked before either lookup is made: a bad value
+ * is refused (-EINVAL) having armed no kprobe and resolved nothing.
+ */
+int twa_compat_init(void)
+{
+	bool twa_kprobe, wake_kprobe;
+	int ret;
+
+	if (!strcmp(task_work_add_method, "auto")) {
+		twa_kprobe = false;
+	} else if (!strcmp(task_work_add_method, "kprobe")) {
+		twa_kprobe = true;
+	} else {
+		pr_err("twa_noipi: task_work_add_method=%s: expected auto or kprobe\n",
+		       task_work_add_method);
+		return -EINVAL;
+	}
+	if (!strcmp(wake_method, "auto") ||
+	    !strcmp(wake_method, "default_wake_function")) {
+		wake_kprobe = false;
+	} else if (!strcmp(wake_method, "kprobe")) {
+		wake_kprobe = true;
+	} else {
+		pr_err("twa_noipi: wake_method=%s: expected auto, kprobe or default_wake_function\n",
+		       wake_method);
+		return -EINVAL;
+	}
+	ret = twa_compat_init_task_work_add(twa_kprobe);
+	if (!ret)
+		ret = twa_compat_init_wake_up_state(wake_kprobe);
+	return ret;
 }
 
 void twa_compat_synchronize_rcu_tasks(void)

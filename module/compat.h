@@ -27,16 +27,16 @@ struct cpumask;
 #endif
 
 /*
- * Stand-ins for the two scheduler calls of upstream's notify functions,
- * under their upstream names so notify.c reads like Linux 5.19.
+ * Stand-ins for the two scheduler calls of upstream's notify functions.
  * wake_up_state() is exported by no kernel; twa_compat_init() picks how to
  * reach it (see compat.c). Both count their effect for the bench (wakes;
- * kicks asked for) on the way.
+ * kicks asked for) on the way. notify.c, and only notify.c, calls them by
+ * their upstream names so that it reads like Linux 5.19: the #defines that
+ * rename them live there, so every other file (the IPI probes on the real
+ * kick_process() among them) sees the kernel's own symbols.
  */
 int twa_compat_wake_up_state(struct task_struct *task, unsigned int state);
 void twa_compat_kick_process(struct task_struct *task);
-#define wake_up_state	twa_compat_wake_up_state
-#define kick_process	twa_compat_kick_process
 
 /*
  * A kernel function reached at load through a kprobe, where no export
@@ -56,16 +56,15 @@ struct twa_lookup {
 extern struct twa_lookup twa_lookup_wake_up_state, twa_lookup_task_work_add;
 
 /*
- * Stand-in for task_work_add() where the kernel does not export it: mainline
- * never has (Debian's kernels do, through a patch of their own). Reached
- * through the kprobe lookup at load, under the same ENDBR64 rule; the
- * module refuses to load where that is not safe.
+ * Stand-in for task_work_add(), which mainline never exports (Debian's
+ * kernels do, through a patch of their own). It calls the export where
+ * there is one, unless task_work_add_method=kprobe asks otherwise; else the
+ * function found by the kprobe lookup at load, under the same ENDBR64 rule:
+ * the module refuses to load where that is not safe. notify.c calls it as
+ * task_work_add(), as it does the two above.
  */
-#ifndef TWA_HAVE_EXPORT_TASK_WORK_ADD
 int twa_compat_task_work_add(struct task_struct *task, struct callback_head *work,
 			     enum task_work_notify_mode notify);
-#define task_work_add	twa_compat_task_work_add
-#endif
 /* How task_work_add() is reached: "export" or "kprobe". */
 const char *twa_compat_task_work_add_via(void);
 

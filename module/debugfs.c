@@ -133,8 +133,7 @@ DEFINE_SHOW_ATTRIBUTE(stats);
 
 static int items_show(struct seq_file *m, void *v)
 {
-	twa_items_show(m);
-	return 0;
+	return twa_items_show(m);
 }
 DEFINE_SHOW_ATTRIBUTE(items);
 

@@ -60,7 +60,7 @@ int twa_reset(void);
 
 struct seq_file;
 void twa_stats_show(struct seq_file *m);
-void twa_items_show(struct seq_file *m);
+int twa_items_show(struct seq_file *m);
 
 /* Sender-side IPI counts (ipi.c). */
 enum twa_ipi_class { TWA_IPI_KICK, TWA_IPI_WAKE, TWA_IPI_OTHER, TWA_IPI_CLASSES };

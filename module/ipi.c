@@ -106,6 +106,12 @@ void twa_ipi_notify_end(int slot)
 }
 
 /*
+ * What follows, up to the #else, runs only in the probes' handlers: without
+ * them (no IPI send probes for the architecture, or no kprobes) it would be
+ * compiled unused, and warn.
+ */
+#if defined(TWA_COMPAT_HAVE_IPI_PROBES) && defined(TWA_HAVE_EXPORT_REGISTER_KPROBE)
+/*
  * Was the probed code running in task context, not in an interrupt that hit
  * the queueing task? A breakpoint kprobe's handler runs as an NMI
  * (irqentry_nmi_enter() adds NMI_OFFSET + HARDIRQ_OFFSET, so in_task() is
@@ -195,7 +201,6 @@ static void twa_ipi_count(int cpu, unsigned long caller, enum twa_ipi_kind kind)
 	twa_sender_count(caller, cpu, class, kind);
 }
 
-#if defined(TWA_COMPAT_HAVE_IPI_PROBES) && defined(TWA_HAVE_EXPORT_REGISTER_KPROBE)
 static int twa_ipi_res_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	twa_ipi_count(regs_get_kernel_argument(regs, 0),

@@ -5,7 +5,9 @@
  */
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/mm.h>
 #include <linux/pid.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
@@ -62,6 +64,17 @@ static u64 twa_log_next;	/* records ever written since reset */
 static DEFINE_SPINLOCK(twa_log_lock);
 static atomic64_t twa_seq;
 
+/*
+ * Queueing holds this shared, reset exclusive: no queue may land between
+ * reset's check that nothing is outstanding and its zeroing, or the item
+ * it queued would lose its "queued" to the zeroing and still add to "run"
+ * when it runs. Shared, so writers on several CPUs still queue at once
+ * (what the races suite tests). Reset only tries it, and answers -EBUSY,
+ * as it does for pending items, while a queue is in progress: it never
+ * waits on a batch, and item callbacks never take the lock.
+ */
+static DECLARE_RWSEM(twa_queue_sem);
+
 static void twa_log_record(const struct twa_item *it, u64 now)
 {
 	struct twa_record r = {
@@ -89,6 +102,12 @@ static void twa_log_record(const struct twa_item *it, u64 now)
  */
 static void twa_item_release(void)
 {
+	/*
+	 * Orders this item's counter updates before the decrement, to pair
+	 * with twa_reset()'s acquire: a reset that sees the count drop to 0
+	 * zeroes after them, never under them.
+	 */
+	smp_mb__before_atomic();
 	atomic_dec(&twa_stats.outstanding);
 	module_put(THIS_MODULE);
 }
@@ -161,6 +180,7 @@ int twa_queue(pid_t tid, enum twa_mode mode, enum twa_impl impl,
 	unsigned int i;
 	int ret = 0;
 
+	down_read(&twa_queue_sem);
 	rcu_read_lock();
 	task = get_pid_task(find_vpid(tid), PIDTYPE_PID);
 	rcu_read_unlock();
@@ -175,6 +195,7 @@ int twa_queue(pid_t tid, enum twa_mode mode, enum twa_impl impl,
 		atomic64_add(count - i, &twa_stats.failed[twa_err_index(ret)]);
 	if (task)
 		put_task_struct(task);
+	up_read(&twa_queue_sem);
 	return ret;
 }
 
@@ -183,13 +204,21 @@ void twa_mark(void)
 	atomic64_inc(&twa_stats.marks);
 }
 
-/* Zero the counters; refused while items are pending so they stay balanced. */
+/*
+ * Zero the counters; refused while items are pending or being queued, so
+ * they stay balanced (see twa_queue_sem).
+ */
 int twa_reset(void)
 {
 	int i;
 
-	if (atomic_read(&twa_stats.outstanding))
+	if (!down_write_trylock(&twa_queue_sem))
 		return -EBUSY;
+	/* Pairs with twa_item_release(). */
+	if (atomic_read_acquire(&twa_stats.outstanding)) {
+		up_write(&twa_queue_sem);
+		return -EBUSY;
+	}
 	atomic64_set(&twa_stats.queued, 0);
 	atomic64_set(&twa_stats.run, 0);
 	for (i = 0; i < TWA_ERR_COUNT; i++)
@@ -202,6 +231,7 @@ int twa_reset(void)
 	spin_lock(&twa_log_lock);
 	twa_log_next = 0;
 	spin_unlock(&twa_log_lock);
+	up_write(&twa_queue_sem);
 	return 0;
 }
 
@@ -227,21 +257,36 @@ void twa_stats_show(struct seq_file *m)
 	twa_ipi_show_stats(m);
 }
 
-/* The last TWA_LOG_SIZE run items, oldest first. */
-void twa_items_show(struct seq_file *m)
+/*
+ * The last TWA_LOG_SIZE run items, oldest first. Every callback takes
+ * twa_log_lock, on whatever CPU a test measures: the log is copied under it
+ * (a memcpy, at most two) into a buffer allocated before, and formatted
+ * after, as ipi.c does its senders table.
+ */
+int twa_items_show(struct seq_file *m)
 {
-	u64 first, i;
+	struct twa_record *copy;
+	unsigned int n, head, i;
 
-	seq_puts(m, "# seq tid mode impl cpu latency_ns mark exiting\n");
+	copy = kvmalloc_array(TWA_LOG_SIZE, sizeof(*copy), GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
 	spin_lock(&twa_log_lock);
-	first = twa_log_next > TWA_LOG_SIZE ? twa_log_next - TWA_LOG_SIZE : 0;
-	for (i = first; i < twa_log_next; i++) {
-		const struct twa_record *r = &twa_log[i % TWA_LOG_SIZE];
+	n = min_t(u64, twa_log_next, TWA_LOG_SIZE);
+	/* The oldest record: the next one overwritten, once the log is full. */
+	head = n < TWA_LOG_SIZE ? 0 : twa_log_next % TWA_LOG_SIZE;
+	memcpy(copy, &twa_log[head], (n - head) * sizeof(*copy));
+	memcpy(copy + n - head, twa_log, head * sizeof(*copy));
+	spin_unlock(&twa_log_lock);
+	seq_puts(m, "# seq tid mode impl cpu latency_ns mark exiting\n");
+	for (i = 0; i < n; i++) {
+		const struct twa_record *r = &copy[i];
 
 		seq_printf(m, "%llu %d %s %s %u %llu %s %u\n", r->seq, r->tid,
 			   twa_mode_names[r->mode], twa_impl_names[r->impl],
 			   r->cpu, r->latency_ns,
 			   r->after_mark ? "after" : "before", r->exiting);
 	}
-	spin_unlock(&twa_log_lock);
+	kvfree(copy);
+	return 0;
 }

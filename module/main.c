@@ -28,9 +28,10 @@ static int __init twa_init(void)
 		twa_ipi_exit();
 		return ret;
 	}
-	pr_info("twa_noipi: loaded (native TWA_SIGNAL_NO_IPI: %s, wake_up_state via %s, unload sync: %s)\n",
+	pr_info("twa_noipi: loaded (native TWA_SIGNAL_NO_IPI: %s, task_work_add via %s, wake_up_state via %s, unload sync: %s)\n",
 		TWA_COMPAT_NATIVE_SIGNAL_NO_IPI ? "yes" : "no",
-		twa_compat_wake_method(), twa_compat_unload_sync_name());
+		twa_compat_task_work_add_via(), twa_compat_wake_method(),
+		twa_compat_unload_sync_name());
 	return 0;
 }
 module_init(twa_init);

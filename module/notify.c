@@ -16,7 +16,17 @@
  * and resume_user_mode.h), project-prefixed and exported, comments and all:
  * wake_up_state() and kick_process() here are compat.h's stand-ins of the
  * same names. Documented in include/twa_noipi.h.
+ *
+ * The renames are made here, after every header, and in no other file:
+ * this is the only code that calls the stand-ins by the upstream names. In
+ * a header they would reach every file that includes it, and silently turn
+ * a call meant for the kernel's function into a call of ours. The same goes
+ * for task_work_add(), whose stand-in (compat.c) calls the export or the
+ * function the kprobe lookup found (task_work_add_method).
  */
+#define wake_up_state	twa_compat_wake_up_state
+#define kick_process	twa_compat_kick_process
+#define task_work_add	twa_compat_task_work_add
 
 /*
  * Returns 'true' if kick_process() is needed to force a transition from
