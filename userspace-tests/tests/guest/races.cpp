@@ -6,7 +6,10 @@
 //  - odd targets: another user namespace, a zombie, PID 1, a kernel
 //    thread, the writer itself;
 //  - the wake_method parameter: kprobe wakes through wake_up_state()'s
-//    entry, an unknown value is refused (EINVAL) and loads nothing.
+//    entry, an unknown value is refused (EINVAL) and loads nothing;
+//  - the task_work_add_method parameter: kprobe queues through
+//    task_work_add()'s entry, export or not, an unknown value is refused
+//    (EINVAL) and loads nothing.
 // Counters must balance: every attempt is queued or failed, every queued
 // item runs. The kernel's own checks (panic_on_warn, KASAN, lockdep,
 // kmemleak on the debug kernel) catch the rest.
@@ -356,6 +359,62 @@ void wake_methods()
 	tap.check(ret == 0, strf("loaded as usual again (%d)", ret));
 }
 
+// task_work_add_method=kprobe: task_work_add() is reached through the kprobe
+// lookup and its entry check even where the kernel exports it (Debian's
+// kernels), and items queued through it, native and backport, run. An entry
+// without ENDBR64 (sealed: nothing takes its address) is refused; the export
+// keeps Debian's unsealed, but only a guarded kernel may refuse at all. An
+// unknown value is refused with EINVAL and leaves nothing loaded. The module
+// is loaded as usual afterwards.
+void task_work_add_methods()
+{
+	fresh_counters("task_work_add_method");
+	// Only a kernel whose indirect calls land on guarded entries (IBT,
+	// BTI) may refuse the kprobe path: elsewhere any entry is callable.
+	auto features = c.features();
+	bool guarded = features.raw["ibt"] == "yes" || features.raw["bti"] == "yes";
+	int ret = unload_when_idle();
+	tap.check(ret == 0, strf("task_work_add_method: unloaded (%d)", ret));
+	if (ret)
+		return;
+	ret = load_module("task_work_add_method=bogus count_ipis=0");
+	tap.check(ret == EINVAL && access("/sys/module/twa_noipi", F_OK) != 0,
+	          strf("task_work_add_method=bogus: EINVAL, nothing loaded (%d)", ret));
+	ret = load_module("task_work_add_method=kprobe count_ipis=0");
+	if (ret == EOPNOTSUPP) {
+		// Refused with a message where the entry is not safe to call
+		// ("task_work_add has no ENDBR64": sealed under IBT).
+		tap.check(guarded, "task_work_add_method=kprobe refused (EOPNOTSUPP): only "
+		                   "where indirect calls are guarded (IBT, BTI)");
+	} else if (ret != 0) {
+		tap.check(false, strf("task_work_add_method=kprobe: insmod failed: %d", ret));
+	} else {
+		auto via = c.features().raw["task_work_add"];
+		tap.check(via == "kprobe",
+		          strf("task_work_add_method=kprobe: features says '%s'", via.c_str()));
+		// Native items call task_work_add() with their mode, backport
+		// ones with TWA_NONE: both reach it through the lookup.
+		constexpr int kItems = 10;
+		int ran = 0;
+		for (int i = 0; i < kItems && wait_asleep(sleeper->tid(), 3000ms); i++) {
+			auto before = c.stats();
+			int q = i % 2 ? c.queue(sleeper->tid(), Mode::SignalNoIpi, Impl::Backport)
+			              : c.queue(sleeper->tid(), Mode::Signal, Impl::Native);
+			if (q != 0 || !c.wait_run(before.run() + 1, 3000ms))
+				break;
+			ran++;
+		}
+		tap.check(ran == kItems,
+		          strf("task_work_add_method=kprobe: %d/%d items queued through it ran",
+		               ran, kItems));
+		settle();
+		ret = unload_when_idle();
+		tap.check(ret == 0, strf("task_work_add_method=kprobe: unloaded (%d)", ret));
+	}
+	ret = load_module("");
+	tap.check(ret == 0, strf("task_work_add_method: loaded as usual again (%d)", ret));
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -377,6 +436,7 @@ int main(int argc, char** argv)
 	exit_cycles(exits);
 	unload_cycles(unloads);
 	wake_methods();
+	task_work_add_methods();
 
 	spinner.reset();
 	sleeper.reset();
