@@ -38,6 +38,19 @@ while read -r k; do kernels+=("$k"); done < <(kernels_select "$@")
 "$TWA_ROOT/scripts/install-deps.sh" || die "cannot install host packages"
 
 passed=0 failed=0 failures=()
+# Every step and boot, one record a line, for build/results.json (KCIDB's
+# shape, scripts/results.py): KIND KERNEL NAME STATUS START SECONDS EXTRA.
+steps=$TWA_BUILD/steps.tsv
+mkdir -p "$TWA_BUILD"
+: >"$steps"
+# note KIND KERNEL NAME RC START SECONDS [EXTRA]
+note() {
+	local st=PASS
+	[ "$4" = 0 ] || st=FAIL
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$st" "$5" "$6" "${7:-}" >>"$steps"
+}
+# miss KIND KERNEL NAME [EXTRA]: due, and never ran (its build failed).
+miss() { printf '%s\t%s\t%s\tMISS\t-\t-\t%s\n' "$1" "$2" "$3" "${4:-}" >>"$steps"; }
 # record NAME STATUS SECONDS: count a finished step and say so.
 record() {
 	if [ "$2" = 0 ]; then
@@ -49,18 +62,22 @@ record() {
 		log "=== $1: FAILED ($3s)"
 	fi
 }
+# step NAME CMD...: run a step in the foreground. TAG="KIND KERNEL NAME"
+# (and TAG_EXTRA) name its record in results.json.
 step() {
-	local name=$1 t0=$SECONDS rc=0
+	local name=$1 t0=$SECONDS e0=$EPOCHSECONDS rc=0 tag=${TAG:-}
 	shift
 	log "=== $name"
 	"$@" || rc=$?
 	record "$name" "$rc" $((SECONDS - t0))
+	# shellcheck disable=SC2086 # KIND KERNEL NAME, a word each
+	[ -z "$tag" ] || note $tag "$rc" "$e0" $((SECONDS - t0)) "${TAG_EXTRA:-}desc=$name"
 }
 has() { case " $K_TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
-step "make check (checkpatch, sparse, shellcheck, clang-format, clang-tidy)" \
+TAG="check - check" step "make check (checkpatch, kernel-doc, sparse, shellcheck, clang-format, clang-tidy, pyflakes)" \
 	"$TWA_ROOT/scripts/check.sh"
-step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
+TAG="check - host-unit-tests" step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
 # Each suite's build root once, with every compiler its kernels ask for
 # (made on demand, it was made again for each kernel that asked for one
 # more: sid's twice in a cold run).
@@ -74,18 +91,20 @@ for k in "${kernels[@]}"; do
 done
 for suite in "${!root_pkgs[@]}"; do
 	mapfile -t want < <(tr ' ' '\n' <<<"${root_pkgs[$suite]}" | grep . | sort -u)
-	step "build root $suite" "$TWA_ROOT/scripts/build-root.sh" "$suite" "${want[@]}" >/dev/null
+	TAG="build - build-root.$suite" step "build root $suite" \
+		"$TWA_ROOT/scripts/build-root.sh" "$suite" "${want[@]}" >/dev/null
 done
 # Build once: every kernel's boot artefacts before any boot. A kernel whose
 # TESTS is only build gets its modules built, warnings failing it, and no
 # boot.
 for k in "${kernels[@]}"; do
 	kernel_conf "$k"
+	extra="arch=$K_ARCH;${K_CONFIG:+config=$K_CONFIG;}"
 	if [ "$K_TESTS" = build ]; then
-		step "build $k: module and consumer only ($K_ARCH)" \
+		TAG="build $k build" TAG_EXTRA=$extra step "build $k: module and consumer only ($K_ARCH)" \
 			"$TWA_ROOT/scripts/build-module.sh" "$k"
 	else
-		step "build $k" "$TWA_ROOT/scripts/mkinitramfs.sh" "$k"
+		TAG="build $k build" TAG_EXTRA=$extra step "build $k" "$TWA_ROOT/scripts/mkinitramfs.sh" "$k"
 	fi
 done
 progs="smoke twa-ipi-tests consumer fuzz races"
@@ -118,34 +137,48 @@ guest_boot() {
 	return "$rc"
 }
 jobs=() # "NAME|COMMAND ARGS..." with words separated by tabs
+declare -A job_rec=() # NAME: "KIND KERNEL RUN EXTRA" of its record
+# add_job NAME "KIND KERNEL RUN [EXTRA]" COMMAND ARGS...
 add_job() {
 	local name=$1 IFS=$'\t'
-	shift
+	job_rec[$name]=$2
+	shift 2
 	jobs+=("$name|$*")
 }
 for k in "${kernels[@]}"; do
 	kernel_conf "$k"
-	[ -f "$TWA_BUILD/$k/initrd.gz" ] || continue # its build failed above
+	p=$progs
+	has kunit && p="kunit $p"
+	has bench && p="$p twa-bench"
+	if [ ! -f "$TWA_BUILD/$k/initrd.gz" ]; then # its build failed above
+		has dkms && miss dkms "$k" dkms
+		if has guest; then miss boot "$k" tests "progs=$p"; elif has kunit; then miss kunit "$k" kunit; fi
+		has refuse && miss boot "$k" refuse
+		continue
+	fi
 	if has dkms; then
-		step "$k: DKMS build" "$TWA_ROOT/scripts/dkms-test.sh" "$k"
+		TAG="dkms $k dkms" step "$k: DKMS build" "$TWA_ROOT/scripts/dkms-test.sh" "$k"
 	fi
 	if has guest; then
-		p=$progs what=guest
-		if has kunit; then p="kunit $progs" what="guest + kunit"; fi
-		if has bench; then p="$p twa-bench" what="$what + bench"; fi
-		add_job "$k: $what" guest_boot "$k" "$p" --args-for fuzz "$K_FUZZ_WRITES" \
+		what=guest
+		if has kunit; then what="guest + kunit"; fi
+		if has bench; then what="$what + bench"; fi
+		add_job "$k: $what" "boot $k tests progs=$p" guest_boot "$k" "$p" \
+			--args-for fuzz "$K_FUZZ_WRITES" \
 			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
 			--args-for twa-bench "--items 20 --ops 20 --rates 1000,0 --sweep-seconds 0.3"
 		if [[ " $(kernel_offers "$TWA_BUILD/$k/kernel.env") " == *" nohz_full "* ]]; then
-			add_job "$k: guest nohz_full=1" "$TWA_ROOT/scripts/qemu-run.sh" --name nohz \
+			add_job "$k: guest nohz_full=1" "boot $k nohz progs=twa-ipi-tests" \
+				"$TWA_ROOT/scripts/qemu-run.sh" --name nohz \
 				--append nohz_full=1 --tests twa-ipi-tests \
 				--args "--gtest_filter=Ipi.NohzFull*" "$k"
 		fi
 	elif has kunit; then
-		add_job "$k: kunit" "$TWA_ROOT/scripts/kunit.sh" "$k"
+		add_job "$k: kunit" "kunit $k kunit" "$TWA_ROOT/scripts/kunit.sh" "$k"
 	fi
 	if has refuse; then
-		add_job "$k: module refuses to load" "$TWA_ROOT/scripts/qemu-run.sh" --name refuse \
+		add_job "$k: module refuses to load" "boot $k refuse" \
+			"$TWA_ROOT/scripts/qemu-run.sh" --name refuse \
 			--refused "$K_REFUSAL" "$k"
 	fi
 done
@@ -164,10 +197,13 @@ last_time() { awk -F'|' -v n="$1" '$1 == n { t = $2 } END { print (t == "" ? 999
 mapfile -t jobs < <(for j in "${jobs[@]}"; do
 	printf '%s|%s\n' "$(last_time "${j%%|*}")" "$j"
 done | sort -s -t'|' -k1,1nr | cut -d'|' -f2-)
-declare -A job_name=() job_start=() job_log=()
+declare -A job_name=() job_start=() job_log=() job_epoch=()
 finish() {
-	local pid=$1 rc=$2 name=${job_name[$1]} t why
+	local pid=$1 rc=$2 name=${job_name[$1]} t why kind kern run extra
 	t=$((SECONDS - job_start[$pid]))
+	read -r kind kern run extra <<<"${job_rec[$name]}"
+	note "$kind" "$kern" "$run" "$rc" "${job_epoch[$pid]}" "$t" \
+		"${extra:+$extra;}log=${job_log[$pid]};desc=$name"
 	cat "${job_log[$pid]}" >&2
 	# Why, again in the summary: a long log's tail is what a reader sees.
 	why=""
@@ -192,13 +228,22 @@ for j in "${jobs[@]}"; do
 	n=$((n + 1))
 	log "=== $name: started ($n of ${#jobs[@]}; output when it ends)"
 	"${cmd[@]}" >"$logs/$n.log" 2>&1 &
-	job_name[$!]=$name job_start[$!]=$SECONDS job_log[$!]=$logs/$n.log
+	job_name[$!]=$name job_start[$!]=$SECONDS job_log[$!]=$logs/$n.log job_epoch[$!]=$EPOCHSECONDS
 done
 while [ ${#job_name[@]} -gt 0 ]; do
 	wait -n -p done_pid "${!job_name[@]}"
 	finish "$done_pid" $?
 done
 
+# The same verdicts, and what each boot brought back, for a program:
+# build/results.json in KCIDB's I/O shape (its schema v4.5).
+branch=$(git -C "$TWA_ROOT" rev-parse --abbrev-ref HEAD 2>/dev/null || echo HEAD)
+commit=$(git -C "$TWA_ROOT" rev-parse HEAD 2>/dev/null || true)
+if [ -n "$commit" ]; then
+	python3 "$TWA_ROOT/scripts/results.py" --out "$TWA_BUILD/results.json" --commit "$commit" \
+		${branch:+$([ "$branch" = HEAD ] || echo --branch "$branch")} \
+		--steps "$steps" --runs-dir "$TWA_BUILD" || log "results.json has problems (above)"
+fi
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done
 [ "$failed" = 0 ] || echo "(each job's full output: $logs/N.log, guest consoles under build/KERNEL/runs/)"
