@@ -118,10 +118,22 @@ void Spinner::run()
 	// No syscalls from here on unless asked: the loop only reads memory
 	// (and, measuring noise, the cycle counter: no syscall either).
 	while (!stop_.load(std::memory_order_relaxed)) {
+		// gen_ first, then until_ns_ (and the request and stop flags):
+		// spin_for(), spin_always(), make_syscall() and stop() store
+		// theirs first, then bump gen_. Read the other way round, a
+		// spin_for() between the two loads left the old, past deadline
+		// with the new gen_, and the wait slept on a gen_ nobody bumps
+		// again: asleep through the new deadline. Read this way, an old
+		// gen_ is bumped after the loads (the wait returns or is woken)
+		// and a new one comes with its deadline (acquire).
+		int gen = gen_.load(std::memory_order_acquire);
 		if (auto until = until_ns_.load(std::memory_order_relaxed); until != 0) {
-			int gen = gen_.load();
-			if (monotonic_ns() > until && !stop_.load())
-				gen_.wait(gen); // until spin_for(), spin_always() or stop()
+			// Past it, nothing asked: sleep until spin_for(),
+			// spin_always(), make_syscall() or stop().
+			if (monotonic_ns() > until && !stop_.load(std::memory_order_relaxed) &&
+			    requested_.load(std::memory_order_relaxed) ==
+			        done_.load(std::memory_order_relaxed))
+				gen_.wait(gen);
 			if (noise_)
 				noise_->restart(cycles());
 		}
@@ -140,32 +152,43 @@ void Spinner::run()
 	}
 }
 
+// Wakes a paused spinner: after the caller's stores to until_ns_,
+// requested_ or stop_ (release: see run()).
+void Spinner::wake()
+{
+	gen_.fetch_add(1, std::memory_order_release);
+	gen_.notify_all();
+}
+
 void Spinner::make_syscall()
 {
 	auto want = requested_.fetch_add(1) + 1;
-	while (done_.load(std::memory_order_acquire) < want && thread_.joinable())
+	// A paused spinner makes it too: woken, it serves the request and,
+	// its deadline still past, pauses again. A running one is no waiter:
+	// notify_all() then makes no futex call (libstdc++ counts waiters).
+	wake();
+	// stop_, not thread_.joinable(): stop() may be joining meanwhile.
+	while (done_.load(std::memory_order_acquire) < want &&
+	       !stop_.load(std::memory_order_relaxed))
 		;
 }
 
 void Spinner::spin_for(std::chrono::milliseconds ms)
 {
 	until_ns_ = monotonic_ns() + std::chrono::nanoseconds(ms).count();
-	gen_++;
-	gen_.notify_all();
+	wake(); // after until_ns_: see run()
 }
 
 void Spinner::spin_always()
 {
 	until_ns_ = 0;
-	gen_++;
-	gen_.notify_all();
+	wake();
 }
 
 void Spinner::stop()
 {
 	stop_ = true;
-	gen_++;
-	gen_.notify_all();
+	wake();
 	if (thread_.joinable())
 		thread_.join();
 }

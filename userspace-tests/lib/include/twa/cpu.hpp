@@ -67,7 +67,10 @@ public:
 	pid_t tid() const { return tid_.load(); }
 	int cpu() const { return cpu_; }
 	int pin_error() const { return pin_err_.load(); }
-	// Ask for one syscall and wait until it was made (while spinning).
+	// Ask for one syscall and wait until it was made. A paused spinner
+	// (spin_for()) is woken to make it, then pauses again; its futex
+	// wait returning is a kernel exit of its own, before the syscall.
+	// Returns at once, the syscall unmade, once stop() was called.
 	void make_syscall();
 	// Paced spinning: spin for @ms more, then sleep (a futex wait) until
 	// the next spin_for() or spin_always(). A spinner that never stops
@@ -80,6 +83,7 @@ public:
 
 private:
 	void run();
+	void wake();
 	int cpu_;
 	std::function<void()> syscall_;
 	NoiseMeter* noise_;
