@@ -129,9 +129,9 @@ run_pyflakes() {
 	local files
 	mapfile -t files < <(py_files)
 	pyflakes3 "${files[@]}" || return 1
-	# report.py's own tests, on a captured bench.jsonl.
-	[ ! -d "$TWA_ROOT/scripts/tests" ] ||
-		python3 -m unittest discover -s "$TWA_ROOT/scripts/tests" -t "$TWA_ROOT/scripts" -q
+	# report.py's and results.py's own tests (report.py's on a captured
+	# bench.jsonl).
+	python3 -m unittest discover -s "$TWA_ROOT/scripts/tests" -t "$TWA_ROOT/scripts" -q
 }
 
 version() { "$1" --version 2>&1 | head -1; }
@@ -151,7 +151,8 @@ gate clang-format run_clang_format "${cxx[@]}" "$TWA_ROOT/.clang-format" \
 	"$(version clang-format)"
 gate clang-tidy run_clang_tidy "${cxx[@]}" "$TWA_ROOT/userspace-tests/.clang-tidy" \
 	"$TWA_ROOT/userspace-tests/CMakeLists.txt" "$(version clang-tidy)"
-mapfile -t py < <(py_files; find "$TWA_ROOT/scripts/tests" -type f 2>/dev/null | sort)
+mapfile -t py < <(py_files; find "$TWA_ROOT/scripts/tests" "$TWA_ROOT/userspace-tests/fixtures/bench" \
+	-type f 2>/dev/null | sort)
 gate pyflakes run_pyflakes "${py[@]}" "$(version pyflakes3)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,0 +1,114 @@
+"""Host tests of report.py on a captured bench.jsonl.
+
+The fixture is make test's short bench on Debian's 6.1.0-57-amd64 under
+TCG (userspace-tests/fixtures/bench/6.1-short.jsonl, 2026-12-01): 20 items
+a scenario, two sweep points. These tests judge the plumbing (what is read,
+what --check calls incomplete, what the headline is computed from), never
+a figure's size.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+REPORT = os.path.join(ROOT, "scripts", "report.py")
+FIXTURE = os.path.join(ROOT, "userspace-tests", "fixtures", "bench", "6.1-short.jsonl")
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import report  # noqa: E402
+
+
+def lines():
+    with open(FIXTURE) as f:
+        return [json.loads(x) for x in f if x.startswith("{")]
+
+
+def write(tmp, recs):
+    path = os.path.join(tmp, "bench.jsonl")
+    with open(path, "w") as f:
+        for r in recs:
+            f.write(json.dumps(r) + "\n")
+    return path
+
+
+def run_check(path, out):
+    return subprocess.run([sys.executable, REPORT, "--check", "--out", out, path],
+                          capture_output=True, text=True)
+
+
+class ReadAndBuild(unittest.TestCase):
+    def test_reads_every_kind(self):
+        env, scenarios, uring, baselines, sweep, tracers = report.read_bench([FIXTURE])
+        self.assertEqual(env["kernel"], "6.1.0-57-amd64")
+        self.assertTrue(scenarios)
+        self.assertTrue(baselines)
+        self.assertTrue(sweep)
+        kinds = {r["kind"] for r in lines()}
+        self.assertIn("scenario", kinds)
+
+    def test_headline_from_spinner_signal_and_no_ipi(self):
+        env, scenarios, uring, baselines, sweep, tracers = report.read_bench([FIXTURE])
+        rep = report.build_report(env, scenarios, uring, "tcg", baselines, sweep, tracers)
+        h = rep["headline"]
+        self.assertEqual(h["impl"], "native")  # 6.1 has the mode natively
+        sig = report.find(rep["scenarios"], "spinner", "signal", "native")
+        nip = report.find(rep["scenarios"], "spinner", "signal_no_ipi", "native")
+        self.assertAlmostEqual(h["ipis_saved_per_item"],
+                               round(sig["kick_ipis_per_item"] - nip["kick_ipis_per_item"], 3))
+        self.assertIn("TWA_SIGNAL_NO_IPI instead of TWA_SIGNAL", h["text"])
+
+    def test_ratio(self):
+        self.assertEqual(report.ratio(10, 4), 2.5)
+        self.assertIsNone(report.ratio(None, 4))
+        self.assertIsNone(report.ratio(3, 0))
+
+
+class Check(unittest.TestCase):
+    def test_captured_run_is_complete(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_check(FIXTURE, tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("check: complete", r.stdout)
+            with open(os.path.join(tmp, "6.1.0-57-amd64", "report.json")) as f:
+                rep = json.load(f)
+            self.assertTrue(rep["headline"])
+
+    def test_an_item_that_did_not_run_is_incomplete(self):
+        recs = lines()
+        s = next(r for r in recs if r["kind"] == "scenario" and r.get("supported"))
+        s["ran"] = s["items"] - 1
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_check(write(tmp, recs), tmp)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("%d of %d items ran" % (s["items"] - 1, s["items"]), r.stderr)
+
+    def test_no_sweep_is_incomplete(self):
+        recs = [r for r in lines() if r["kind"] != "sweep"]
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_check(write(tmp, recs), tmp)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no sweep points", r.stderr)
+
+    def test_no_headline_without_the_spinner_scenarios(self):
+        recs = [r for r in lines() if not (r["kind"] == "scenario" and r["target"] == "spinner"
+                                           and r["mode"] == "signal_no_ipi")]
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_check(write(tmp, recs), tmp)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no headline", r.stderr)
+
+    def test_no_env_record_is_an_error(self):
+        recs = [r for r in lines() if r["kind"] != "env"]
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_check(write(tmp, recs), tmp)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("no twa-bench output", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
