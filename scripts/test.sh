@@ -10,7 +10,8 @@ usage() {
 Usage: scripts/test.sh [KERNEL...]   (make test [KERNELS="A B"])
 
 Installs missing host packages (as root), then runs make check
-(checkpatch, sparse, shellcheck, clang-format, clang-tidy) and the C++ host
+(checkpatch, kernel-doc, sparse, shellcheck, clang-format, clang-tidy,
+pyflakes and the Python host tests) and the C++ host
 unit tests (ctest), builds what each KERNEL needs (once; nothing if nothing
 changed), and runs on each what its kernels/KERNEL.conf TESTS ask for:
   dkms   a DKMS build against the kernel's headers
