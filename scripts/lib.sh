@@ -184,6 +184,18 @@ kernel_offers() {
 	echo "${words[*]}"
 }
 
+# run_feature KERNEL RUN KEY: the value of KEY in the module's features
+# file as the guest sent it in run RUN of KERNEL (build/KERNEL/runs/RUN/
+# files/module/features; the line "KEY VALUE..."); "-" where there is none.
+# The one reader of it: the features reach the host as a file, not as
+# lines grepped out of a console log.
+run_feature() {
+	local f=$TWA_BUILD/$1/runs/$2/files/module/features v
+	[ -f "$f" ] || { echo -; return; }
+	v=$(tr -d '\r' <"$f" 2>/dev/null | awk -v k="$3" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }')
+	echo "${v:--}"
+}
+
 # The host's Debian suite (bookworm, ...).
 host_suite() { sed -n 's/^VERSION_CODENAME=//p' /etc/os-release; }
 

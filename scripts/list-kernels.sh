@@ -31,12 +31,9 @@ for a in "$@"; do
 	esac
 done
 
-# The feature VALUE the smoke test printed in the kernel's last boot.
-feature() {
-	local f=$TWA_BUILD/$1/runs/tests/console.log
-	[ -f "$f" ] || { echo "-"; return; }
-	tr -d '\r' <"$f" | sed -n "s/^# feature $2 \\([^ ]*\\).*/\\1/p" | head -1 | grep . || echo "-"
-}
+# The feature VALUE (its first word) the module's features file said in
+# the kernel's last make test boot.
+feature() { run_feature "$1" tests "$2" | cut -d' ' -f1; }
 # The compiler named by the kernel's config: "gcc-16 16.2.0".
 config_cc() {
 	sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1" | awk '{

@@ -151,6 +151,22 @@ bool Features::ipi_count() const
 	return it != raw.end() && it->second.rfind("kprobe", 0) == 0;
 }
 
+std::string Features::get(const std::string& key) const
+{
+	auto it = raw.find(key);
+	return it == raw.end() ? "" : it->second;
+}
+
+bool Features::notify_cleared_after_work() const { return get("notify_cleared") == "after_work"; }
+
+bool Features::tick_mm_cid() const { return get("tick_task_work") == "mm_cid"; }
+
+bool Features::guarded_indirect_calls() const { return get("ibt") == "yes" || get("bti") == "yes"; }
+
+std::string Features::wake_up_state_via() const { return get("wake_up_state"); }
+
+std::string Features::task_work_add_via() const { return get("task_work_add"); }
+
 IpiCounts IpiCounts::operator-(const IpiCounts& o) const
 {
 	return {cpu,

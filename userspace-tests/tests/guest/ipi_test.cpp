@@ -38,7 +38,7 @@ protected:
 		ASSERT_FALSE(features.release().empty()) << "module not loaded?";
 		// Every verdict about a kick rests on the sender-side counts: a
 		// kernel where the module cannot take them fails here, loudly.
-		ASSERT_TRUE(features.ipi_count()) << "ipi_count " << features.raw["ipi_count"];
+		ASSERT_TRUE(features.ipi_count()) << "ipi_count " << features.get("ipi_count");
 	}
 	bool native(Mode m) const
 	{
@@ -130,7 +130,7 @@ TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 	for (auto impl : impls(Mode::Signal)) {
 		auto s = measure("spinner", spin.tid(), Mode::Signal, impl, n);
 		EXPECT_EQ(s.ran, n);
-		if (features.raw["notify_cleared"] != "after_work") {
+		if (!features.notify_cleared_after_work()) {
 			// Exact: each item was queued after the previous one ran,
 			// so it found TIF_NOTIFY_SIGNAL clear and a running target
 			// that wake_up_state() could not wake: set_notify_signal()
@@ -234,7 +234,7 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 		poke_thread(gettid_now());
 	});
 	int n = 40;
-	bool mm_cid = features.raw["tick_task_work"] == "mm_cid";
+	bool mm_cid = features.tick_mm_cid();
 	for (auto impl : {Impl::Native, Impl::Backport}) {
 		RunOptions opt;
 		opt.hold = 30ms;

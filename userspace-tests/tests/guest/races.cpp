@@ -319,7 +319,7 @@ void wake_methods()
 	// Only a kernel whose indirect calls land on guarded entries (IBT,
 	// BTI) may refuse the kprobe path: elsewhere any entry is callable.
 	auto features = c.features();
-	bool guarded = features.raw["ibt"] == "yes" || features.raw["bti"] == "yes";
+	bool guarded = features.guarded_indirect_calls();
 	int ret = unload_when_idle();
 	tap.check(ret == 0, strf("wake_method: unloaded (%d)", ret));
 	if (ret)
@@ -336,7 +336,7 @@ void wake_methods()
 	} else if (ret != 0) {
 		tap.check(false, strf("wake_method=kprobe: insmod failed: %d", ret));
 	} else {
-		auto method = c.features().raw["wake_up_state"];
+		auto method = c.features().wake_up_state_via();
 		tap.check(method == "kprobe",
 		          strf("wake_method=kprobe: features says '%s'", method.c_str()));
 		constexpr int kItems = 10;
@@ -372,7 +372,7 @@ void task_work_add_methods()
 	// Only a kernel whose indirect calls land on guarded entries (IBT,
 	// BTI) may refuse the kprobe path: elsewhere any entry is callable.
 	auto features = c.features();
-	bool guarded = features.raw["ibt"] == "yes" || features.raw["bti"] == "yes";
+	bool guarded = features.guarded_indirect_calls();
 	int ret = unload_when_idle();
 	tap.check(ret == 0, strf("task_work_add_method: unloaded (%d)", ret));
 	if (ret)
@@ -389,7 +389,7 @@ void task_work_add_methods()
 	} else if (ret != 0) {
 		tap.check(false, strf("task_work_add_method=kprobe: insmod failed: %d", ret));
 	} else {
-		auto via = c.features().raw["task_work_add"];
+		auto via = c.features().task_work_add_via();
 		tap.check(via == "kprobe",
 		          strf("task_work_add_method=kprobe: features says '%s'", via.c_str()));
 		// Native items call task_work_add() with their mode, backport

@@ -70,6 +70,26 @@ TEST(Client, IbtKernelFellBackFromSealedEndbr)
 	EXPECT_EQ(f.raw.at("wake_up_state_kprobe").substr(0, 8), "no-endbr");
 }
 
+// The typed readers the suites use instead of raw lookups.
+TEST(Client, FeaturesTypedReaders)
+{
+	auto f12 = Client(debugfs("6.12")).features();
+	EXPECT_TRUE(f12.guarded_indirect_calls()); // ibt yes
+	EXPECT_EQ(f12.wake_up_state_via(), "default_wake_function");
+	auto f72 = Client(debugfs("7.2")).features();
+	EXPECT_EQ(f72.task_work_add_via(), "export");
+	EXPECT_FALSE(f72.tick_mm_cid()); // tick_task_work none
+	EXPECT_FALSE(f72.notify_cleared_after_work());
+	EXPECT_EQ(f72.get("no_such_key"), "");
+	auto f510 = Client(debugfs("5.10")).features();
+	EXPECT_FALSE(f510.guarded_indirect_calls()); // ibt no
+	EXPECT_EQ(f510.wake_up_state_via(), "kprobe");
+	auto synth = parse_features("notify_cleared after_work\ntick_task_work mm_cid\nbti yes\n");
+	EXPECT_TRUE(synth.notify_cleared_after_work());
+	EXPECT_TRUE(synth.tick_mm_cid());
+	EXPECT_TRUE(synth.guarded_indirect_calls());
+}
+
 TEST(Client, ModeAndImplNamesRoundTrip)
 {
 	for (auto m : {Mode::None, Mode::Resume, Mode::Signal, Mode::SignalNoIpi})

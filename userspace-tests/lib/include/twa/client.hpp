@@ -61,6 +61,20 @@ struct Features {
 	std::vector<int> nohz_full() const;
 	// The module counts IPIs at the sender ("ipi_count kprobe ...").
 	bool ipi_count() const;
+	// The value of KEY as the module wrote it ("" where absent): what
+	// the accessors below read, for a line a test only prints.
+	std::string get(const std::string& key) const;
+	// get_signal() runs the work before it clears TIF_NOTIFY_SIGNAL
+	// ("notify_cleared after_work": arm64 5.10).
+	bool notify_cleared_after_work() const;
+	// The tick queues task_work of its own ("tick_task_work mm_cid": 6.4+).
+	bool tick_mm_cid() const;
+	// Kernel text guards indirect calls (IBT on x86, BTI on arm64).
+	bool guarded_indirect_calls() const;
+	// How wake_up_state() and task_work_add() are reached ("kprobe",
+	// "default_wake_function", "export").
+	std::string wake_up_state_via() const;
+	std::string task_work_add_via() const;
 };
 Features parse_features(std::string_view text);
 
