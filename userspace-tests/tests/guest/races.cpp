@@ -30,6 +30,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -309,110 +310,100 @@ int unload_when_idle()
 	return ret;
 }
 
-// wake_method=kprobe: the backport wakes a sleeper through wake_up_state()'s
-// own entry, found by a kprobe lookup, instead of default_wake_function().
-// An unknown value is refused with EINVAL and leaves nothing loaded. The
+constexpr int kMethodItems = 10;
+
+// A load parameter PARAM=auto|kprobe that makes the module reach a kernel
+// function through its kprobe lookup and entry check: PARAM=bogus is
+// refused with EINVAL and leaves nothing loaded; PARAM=kprobe loads and
+// WITH_KPROBE checks what it changed, or is refused (EOPNOTSUPP) only where
+// indirect calls land on guarded entries (IBT, BTI: a sealed entry); the
 // module is loaded as usual afterwards.
-void wake_methods()
+void kprobe_param(const char* param, const std::function<void()>& with_kprobe)
 {
-	fresh_counters("wake_method");
-	// Only a kernel whose indirect calls land on guarded entries (IBT,
-	// BTI) may refuse the kprobe path: elsewhere any entry is callable.
-	auto features = c.features();
-	bool guarded = features.guarded_indirect_calls();
+	fresh_counters(param);
+	bool guarded = c.features().guarded_indirect_calls();
 	int ret = unload_when_idle();
-	tap.check(ret == 0, strf("wake_method: unloaded (%d)", ret));
+	tap.check(ret == 0, strf("%s: unloaded (%d)", param, ret));
 	if (ret)
 		return;
-	ret = load_module("wake_method=bogus count_ipis=0");
+	ret = load_module(strf("%s=bogus count_ipis=0", param).c_str());
 	tap.check(ret == EINVAL && access("/sys/module/twa_noipi", F_OK) != 0,
-	          strf("wake_method=bogus: EINVAL, nothing loaded (%d)", ret));
-	ret = load_module("wake_method=kprobe count_ipis=0");
+	          strf("%s=bogus: EINVAL, nothing loaded (%d)", param, ret));
+	ret = load_module(strf("%s=kprobe count_ipis=0", param).c_str());
 	if (ret == EOPNOTSUPP) {
-		// Refused with a message where the entry is not safe to call
-		// (sealed under IBT): the same rule as task_work_add's lookup.
-		tap.check(guarded, "wake_method=kprobe refused (EOPNOTSUPP): only where "
-		                   "indirect calls are guarded (IBT, BTI)");
+		tap.check(guarded, strf("%s=kprobe refused (EOPNOTSUPP): only where indirect "
+		                        "calls are guarded (IBT, BTI)",
+		                        param));
 	} else if (ret != 0) {
-		tap.check(false, strf("wake_method=kprobe: insmod failed: %d", ret));
+		tap.check(false, strf("%s=kprobe: insmod failed: %d", param, ret));
 	} else {
+		with_kprobe();
+		settle();
+		ret = unload_when_idle();
+		tap.check(ret == 0, strf("%s=kprobe: unloaded (%d)", param, ret));
+	}
+	ret = load_module("");
+	tap.check(ret == 0, strf("%s: loaded as usual again (%d)", param, ret));
+}
+
+// Queues kItems items to the sleeper, each once it sleeps; QUEUE(i) queues
+// item i. Returns how many ran, and adds the wakeups they made to *woken.
+int sleeper_items(const std::function<int(int)>& queue, int* woken)
+{
+	int ran = 0;
+	for (int i = 0; i < kMethodItems && wait_asleep(sleeper->tid(), 3000ms); i++) {
+		auto before = c.stats();
+		if (queue(i) != 0 || !c.wait_run(before.run() + 1, 3000ms))
+			break;
+		ran++;
+		*woken += static_cast<int>(c.stats().wakeups() - before.wakeups());
+	}
+	return ran;
+}
+
+// wake_method=kprobe: the backport wakes a sleeper through wake_up_state()'s
+// own entry, found by a kprobe lookup, instead of default_wake_function().
+void wake_methods()
+{
+	kprobe_param("wake_method", [] {
 		auto method = c.features().wake_up_state_via();
 		tap.check(method == "kprobe",
 		          strf("wake_method=kprobe: features says '%s'", method.c_str()));
-		constexpr int kItems = 10;
 		int woken = 0;
-		for (int i = 0; i < kItems && wait_asleep(sleeper->tid(), 3000ms); i++) {
-			auto before = c.stats();
-			if (c.queue(sleeper->tid(), Mode::SignalNoIpi, Impl::Backport) != 0 ||
-			    !c.wait_run(before.run() + 1, 3000ms))
-				break;
-			woken += static_cast<int>(c.stats().wakeups() - before.wakeups());
-		}
-		tap.check(woken == kItems,
+		sleeper_items(
+		    [](int) { return c.queue(sleeper->tid(), Mode::SignalNoIpi, Impl::Backport); },
+		    &woken);
+		tap.check(woken == kMethodItems,
 		          strf("wake_method=kprobe: %d/%d backport items woke the sleeper", woken,
-		               kItems));
-		settle();
-		ret = unload_when_idle();
-		tap.check(ret == 0, strf("wake_method=kprobe: unloaded (%d)", ret));
-	}
-	ret = load_module("");
-	tap.check(ret == 0, strf("loaded as usual again (%d)", ret));
+		               kMethodItems));
+	});
 }
 
 // task_work_add_method=kprobe: task_work_add() is reached through the kprobe
 // lookup and its entry check even where the kernel exports it (Debian's
-// kernels), and items queued through it, native and backport, run. An entry
-// without ENDBR64 (sealed: nothing takes its address) is refused; the export
-// keeps Debian's unsealed, but only a guarded kernel may refuse at all. An
-// unknown value is refused with EINVAL and leaves nothing loaded. The module
-// is loaded as usual afterwards.
+// kernels), and items queued through it, native and backport, run. The
+// export keeps the entry's ENDBR64 (it takes its address): measured on
+// Debian's IBT kernels, it loads there too.
 void task_work_add_methods()
 {
-	fresh_counters("task_work_add_method");
-	// Only a kernel whose indirect calls land on guarded entries (IBT,
-	// BTI) may refuse the kprobe path: elsewhere any entry is callable.
-	auto features = c.features();
-	bool guarded = features.guarded_indirect_calls();
-	int ret = unload_when_idle();
-	tap.check(ret == 0, strf("task_work_add_method: unloaded (%d)", ret));
-	if (ret)
-		return;
-	ret = load_module("task_work_add_method=bogus count_ipis=0");
-	tap.check(ret == EINVAL && access("/sys/module/twa_noipi", F_OK) != 0,
-	          strf("task_work_add_method=bogus: EINVAL, nothing loaded (%d)", ret));
-	ret = load_module("task_work_add_method=kprobe count_ipis=0");
-	if (ret == EOPNOTSUPP) {
-		// Refused with a message where the entry is not safe to call
-		// ("task_work_add has no ENDBR64": sealed under IBT).
-		tap.check(guarded, "task_work_add_method=kprobe refused (EOPNOTSUPP): only "
-		                   "where indirect calls are guarded (IBT, BTI)");
-	} else if (ret != 0) {
-		tap.check(false, strf("task_work_add_method=kprobe: insmod failed: %d", ret));
-	} else {
+	kprobe_param("task_work_add_method", [] {
 		auto via = c.features().task_work_add_via();
 		tap.check(via == "kprobe",
 		          strf("task_work_add_method=kprobe: features says '%s'", via.c_str()));
 		// Native items call task_work_add() with their mode, backport
 		// ones with TWA_NONE: both reach it through the lookup.
-		constexpr int kItems = 10;
-		int ran = 0;
-		for (int i = 0; i < kItems && wait_asleep(sleeper->tid(), 3000ms); i++) {
-			auto before = c.stats();
-			int q = i % 2 ? c.queue(sleeper->tid(), Mode::SignalNoIpi, Impl::Backport)
-			              : c.queue(sleeper->tid(), Mode::Signal, Impl::Native);
-			if (q != 0 || !c.wait_run(before.run() + 1, 3000ms))
-				break;
-			ran++;
-		}
-		tap.check(ran == kItems,
+		int woken = 0;
+		int ran = sleeper_items(
+		    [](int i) {
+			    return i % 2
+			               ? c.queue(sleeper->tid(), Mode::SignalNoIpi, Impl::Backport)
+			               : c.queue(sleeper->tid(), Mode::Signal, Impl::Native);
+		    },
+		    &woken);
+		tap.check(ran == kMethodItems,
 		          strf("task_work_add_method=kprobe: %d/%d items queued through it ran",
-		               ran, kItems));
-		settle();
-		ret = unload_when_idle();
-		tap.check(ret == 0, strf("task_work_add_method=kprobe: unloaded (%d)", ret));
-	}
-	ret = load_module("");
-	tap.check(ret == 0, strf("task_work_add_method: loaded as usual again (%d)", ret));
+		               ran, kMethodItems));
+	});
 }
 
 } // namespace
