@@ -127,6 +127,16 @@ kernel_adhoc() {
 	if ! [[ $suite =~ ^[a-z][a-z0-9-]*$ && $pkg =~ ^linux-image-[a-z0-9][a-z0-9.+-]*$ ]]; then
 		die "'$1': a kernel not in kernels/ is SUITE:PACKAGE, like bookworm:linux-image-rt-amd64"
 	fi
+	# The architecture is in the flavour, the package name's last word
+	# (linux-image-rt-arm64, linux-image-6.1.0-57-cloud-amd64): the ones
+	# the kernels/ files can name, each tested as they are.
+	local arch tests
+	case "$pkg" in
+	*-amd64) arch=x86_64 tests="dkms guest" ;;
+	*-arm64) arch=arm64 tests=guest ;; # DKMS is x86_64 only (dkms.conf)
+	*)
+		die "'$1': $pkg is $(adhoc_arch "$pkg"); supported: amd64 (x86_64) and arm64, a package whose name ends in -amd64 or -arm64" ;;
+	esac
 	name=${suite}_$pkg
 	mkdir -p "$TWA_KERNELS_ADHOC"
 	cat >"$TWA_KERNELS_ADHOC/$name.conf" <<CONF
@@ -135,10 +145,24 @@ DESCRIPTION="Debian $suite, $pkg (ad hoc)"
 SOURCE=debian
 SUITE=$suite
 PACKAGE=$pkg
-TESTS="dkms guest"
+ARCH=$arch
+TESTS="$tests"
 UNLOADS=100
 CONF
 	echo "$name"
+}
+
+# What architecture a Debian kernel package's flavour names, for a message.
+adhoc_arch() {
+	case "$1" in
+	*-686 | *-686-pae) echo "an i386 kernel" ;;
+	*-armmp | *-armmp-lpae) echo "an armhf kernel" ;;
+	*-powerpc64le) echo "a ppc64el kernel" ;;
+	*-s390x) echo "an s390x kernel" ;;
+	*-riscv64) echo "a riscv64 kernel" ;;
+	*-loong64) echo "a loong64 kernel" ;;
+	*) echo "of a flavour this script does not know" ;;
+	esac
 }
 
 # Print the directory holding the kernel's kernel.env, fetching or
@@ -301,8 +325,12 @@ guest_sysroot() {
 # from that suite's linux-source, is built with its own suite's compiler
 # and glibc. Empty: the host builds.
 kernel_root_suite() {
-	if [ "$K_SUITE" != "$(host_suite)" ]; then
-		echo "$K_SUITE"
+	# A -backports suite is built with its base suite's toolchain
+	# (bookworm-backports' kernels with bookworm's gcc), and holds too few
+	# packages to make a root of its own.
+	local base=${K_SUITE%-backports}
+	if [ "$base" != "$(host_suite)" ]; then
+		echo "$base"
 	fi
 }
 
@@ -425,9 +453,10 @@ apt_setup() {
 		die "cannot find a Debian mirror in /etc/apt/sources.list*"
 	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/etc/preferences.d"
 	echo "deb [trusted=yes] $main $suite main" >"$dir/etc/sources.list"
-	# The development suites have no security archive.
+	# The development suites have no security archive, nor do backports
+	# (bookworm-backports: its kernels' fixes come through the suite itself).
 	case "$suite" in
-	sid | unstable | experimental) ;;
+	sid | unstable | experimental | *-backports) ;;
 	*) echo "deb [trusted=yes] $sec $suite-security main" >>"$dir/etc/sources.list" ;;
 	esac
 	cat >"$dir/apt.conf" <<CONF
