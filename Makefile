@@ -21,9 +21,10 @@ OPS ?= 1000
 
 # Debian's headers name the compiler the kernel was built with (5.10:
 # gcc-10, which bookworm lacks). Where it is missing, the machine's gcc
-# builds a module that loads and runs: say so and use it. (make test and
-# make run build such kernels' modules in a root of their own suite, with
-# their own compiler: scripts/build-root.sh.)
+# builds a module that loads and runs: say so and use it. This guess serves
+# a plain make (and DKMS) only: make test and make run build with the
+# compiler each kernel's manifest names (scripts/prepare-kernel.sh), in a
+# root of the kernel's own suite where it is another (scripts/build-root.sh).
 TWA_KCC := $(shell sed -n 's/^CC = .*(CROSS_COMPILE)\(gcc-[0-9]*\)$$/\1/p' \
 	     $(KDIR)/.kernelvariables 2>/dev/null)
 ifneq ($(TWA_KCC),)
@@ -33,7 +34,7 @@ $(info twa-noipi: $(TWA_KCC), the kernel's compiler, is missing: building with g
 endif
 endif
 
-.PHONY: all modules install clean run test kunit check dkms-test help list-kernels print-cc
+.PHONY: all modules install clean run test kunit check dkms-test help list-kernels
 
 all: modules
 
@@ -45,10 +46,6 @@ install: modules
 
 dkms-test:
 	scripts/dkms-test.sh
-
-# The compiler the scripts build modules with (the same choice as above).
-print-cc:
-	@echo $(or $(TWA_CC),CC=$(or $(TWA_KCC),gcc))
 
 run:
 	scripts/run.sh --items $(ITEMS) --ops $(OPS) $(KERNEL)

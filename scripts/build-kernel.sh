@@ -23,7 +23,9 @@ configured and built in that suite's root (scripts/build-root.sh) with the
 gcc-N that suite's gcc depends on; the host's suite builds with its gcc.
 ARCH=arm64 cross-builds with Debian's aarch64-linux-gnu-gcc-N of that N.
 Prints the build directory (usable as KDIR; holds arch/x86/boot/bzImage or
-arch/arm64/boot/Image and a kernel.env like scripts/fetch-kernel.sh writes).
+arch/arm64/boot/Image and a kernel.env like scripts/fetch-kernel.sh writes,
+plus CC: the compiler its modules build with). scripts/prepare-kernel.sh
+is its one caller in a make test run.
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
@@ -108,10 +110,11 @@ KCONFIG=$out/.config
 KSRC=$tree
 KARCH=$K_ARCH
 EXTRA_KO=$out/lib/kunit/kunit.ko
+CC=$kcc
 ENV
 }
 if [ -f "$out/.complete" ]; then
-	[ -f "$out/kernel.env" ] || write_env
+	write_env # (a build's env from before CC was one of its keys)
 	echo "$out"
 	exit 0
 fi

@@ -12,42 +12,31 @@ Usage: scripts/build-module.sh KERNEL
 
 Builds the module (and, on KUnit kernels, the KUnit suites) for KERNEL
 (any of: $(kernels_all | paste -sd' ')), fetching or building the kernel
-first if needed. Output: $TWA_BUILD/KERNEL/mod/*.ko
+first if needed (scripts/prepare-kernel.sh, once a run). Output: $TWA_BUILD/KERNEL/mod/*.ko
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
 k=$1
-need_cmds make:make gcc:gcc
+need_cmds make:make
 
-kdir=$(kernel_dir "$k")
+manifest_load "$k"
 kernel_conf "$k"
-# shellcheck disable=SC1091
-. "$kdir/kernel.env"
 out=$TWA_BUILD/$k/mod
-# A kernel of another suite builds in that suite's root, with the compiler
-# its headers name; the host's suite builds here (lib.sh, in_root).
-# Another architecture's (arm64) is cross-built: its headers' CC names the
-# compiler (gcc-12), the cross prefix makes it aarch64-linux-gnu-gcc-12.
-# The root's packages are kernel_root_pkgs's (lib.sh): the one place.
-suite=$(kernel_root_suite) cross=$(kernel_cross)
-if [ -n "$suite" ]; then
-	# shellcheck disable=SC2153 # KDIR comes from kernel.env
-	kcc=$(kernel_compiler "$KDIR")
-	pkgs=$(kernel_root_pkgs "$k" "$KDIR")
-	# shellcheck disable=SC2086 # package names, a word each
-	root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" $pkgs)
-	run=(in_root "$root" "$KDIR") mkdir=$(root_kdir "$KDIR") cc=(CC="$kcc") what="$kcc, $suite root"
-elif [ -n "$cross" ]; then
-	kcc=$(kernel_compiler "$KDIR")
-	need_cmds "$kcc:$(cc_package "$kcc")"
-	run=() mkdir=$KDIR cc=(CC="$kcc") what=$kcc
+# As the manifest says (scripts/prepare-kernel.sh decides it once): a
+# kernel of another suite builds in that suite's root with the compiler its
+# headers name; the host's suite builds here. Another architecture's
+# (arm64) is cross-built: CC is the cross compiler (aarch64-linux-gnu-gcc-12).
+if [ -n "$M_ROOT" ]; then
+	run=(in_root "$M_ROOT" "$M_KDIR") mkdir=$(root_kdir "$M_KDIR") what="$M_CC, $M_ROOT_SUITE root"
 else
-	run=() mkdir=$KDIR cc=("$(module_cc "$KDIR")") what=${cc[0]}
+	need_cmds "$M_CC:$(cc_package "$M_CC")"
+	run=() mkdir=$M_KDIR what=$M_CC
 fi
-[ -z "$cross" ] || cc+=(ARCH="$K_ARCH" CROSS_COMPILE="$cross")
+cc=(CC="$M_CC")
+[ -z "$M_CROSS" ] || cc+=(ARCH="$K_ARCH" CROSS_COMPILE="$M_CROSS")
 # shellcheck disable=SC2086 # a list of paths
 read -ra srcs < <(src_files $TWA_MODULE_SRC | paste -sd' ')
-key=$(inputs_key "${srcs[@]}" "$kdir/kernel.env" "$what")
+key=$(inputs_key "${srcs[@]}" "$(grep -v '^RUN=' "$(manifest_file "$k")")")
 if up_to_date "$out/.key" "$key"; then
 	echo "$out"
 	exit 0
@@ -57,7 +46,7 @@ mkdir -p "$out"
 # Copy, not symlink: kbuild writes objects beside the sources.
 # shellcheck disable=SC2086
 (cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out"
-log "$k: building the module against $KRELEASE ($what)"
+log "$k: building the module against $M_KRELEASE ($what)"
 if ! "${run[@]}" make -C "$mkdir" M="$out" "${cc[@]}" -j"$(nproc)" modules \
 	>"$out/build.log" 2>&1; then
 	tail -30 "$out/build.log" >&2

@@ -85,18 +85,16 @@ run_kernel_doc() {
 # sparse over a scratch copy built against the default kernel's headers; any line it
 # prints about our sources is a finding.
 run_sparse() {
-	local env out log
-	env=$(kernel_dir "$TWA_KERNEL_DEFAULT")/kernel.env || return 1
-	# shellcheck disable=SC1090 # KDIR comes from kernel.env
-	. "$env"
+	local out log
+	(manifest_load "$TWA_KERNEL_DEFAULT") || return 1
+	manifest_load "$TWA_KERNEL_DEFAULT"
 	out=$TWA_BUILD/sparse
 	rm -rf "$out"
 	mkdir -p "$out"
 	# shellcheck disable=SC2086 # a list of paths
 	(cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out"
 	log=$out/sparse.log
-	# shellcheck disable=SC2153
-	make -C "$KDIR" M="$out" "$(module_cc "$KDIR")" C=2 CHECK=sparse modules >"$log" 2>&1 || {
+	make -C "$M_KDIR" M="$out" CC="$M_CC" C=2 CHECK=sparse modules >"$log" 2>&1 || {
 		tail -20 "$log" >&2
 		return 1
 	}

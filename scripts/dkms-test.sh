@@ -27,26 +27,21 @@ need_cmds dkms:dkms modinfo:kmod
 name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
 for s in "${kernels[@]}"; do
-	# shellcheck disable=SC1091
-	. "$(kernel_dir "$s")/kernel.env"
-	kernel_conf "$s"
+	manifest_load "$s"
+	# shellcheck disable=SC2153 # M_KEY variables are manifest_load's
+	KRELEASE=$M_KRELEASE
 	# As scripts/build-module.sh: a kernel of another suite builds, DKMS
-	# and all, in that suite's root.
-	suite=$(kernel_root_suite)
-	if [ -n "$suite" ]; then
-		# shellcheck disable=SC2153 # KDIR comes from kernel.env
-		pkgs=$(kernel_root_pkgs "$s" "$KDIR")
-		# shellcheck disable=SC2086 # package names, a word each
-		root=$("$TWA_ROOT/scripts/build-root.sh" "$suite" $pkgs)
-		run=(in_root "$root" "$KDIR") where=" in the $suite root"
+	# and all, in that suite's root (the manifest's ROOT).
+	if [ -n "$M_ROOT" ]; then
+		run=(in_root "$M_ROOT" "$M_KDIR") where=" in the $M_ROOT_SUITE root"
 		# Found where DKMS looks by default: given --kernelsourcedir,
 		# bullseye's DKMS "prepares" the tree (make mrproper) and wrecks
 		# the cached headers.
-		mkdir -p "$root/lib/modules/$KRELEASE"
-		ln -sfn "$(root_kdir "$KDIR")" "$root/lib/modules/$KRELEASE/build"
+		mkdir -p "$M_ROOT/lib/modules/$KRELEASE"
+		ln -sfn "$(root_kdir "$M_KDIR")" "$M_ROOT/lib/modules/$KRELEASE/build"
 		ksrc=()
 	else
-		run=() ksrc=(--kernelsourcedir "$KDIR") where=""
+		run=() ksrc=(--kernelsourcedir "$M_KDIR") where=""
 	fi
 	d=$TWA_BUILD/dkms/$s
 	rm -rf "$d"

@@ -85,10 +85,9 @@ for k in "${kernels[@]}"; do
 		"$TWA_ROOT/scripts/qemu-run.sh" --tests kunit --name kunit "$k" || guest_rc=1
 	fi
 	out=$TWA_BUILD/$k/runs/${run:-kunit}
-	[ -f "$TWA_BUILD/$k/kernel.env" ] || { rc=1; continue; }
-	# shellcheck disable=SC1090,SC1091
-	. "$TWA_BUILD/$k/kernel.env"
-	[ -n "${KSRC:-}" ] || { log "$k: no kernel source tree to parse KTAP with"; rc=1; continue; }
+	[ -f "$(manifest_file "$k")" ] || { rc=1; continue; }
+	KSRC=$(manifest_key "$k" KSRC)
+	[ -n "$KSRC" ] || { log "$k: no kernel source tree to parse KTAP with"; rc=1; continue; }
 	shopt -s nullglob
 	ktaps=("$out"/files/kunit/*.ktap)
 	shopt -u nullglob

@@ -165,15 +165,40 @@ adhoc_arch() {
 	esac
 }
 
-# Print the directory holding the kernel's kernel.env, fetching or
-# building the kernel first if needed (progress goes to stderr).
-kernel_dir() {
-	kernel_conf "$1"
-	case "$K_SOURCE" in
-	build) "$TWA_ROOT/scripts/build-kernel.sh" "$1" ;;
-	debian) "$TWA_ROOT/scripts/fetch-kernel.sh" "$1" ;;
-	esac
+# The manifest of a prepared kernel (scripts/prepare-kernel.sh, its one
+# writer): $TWA_BUILD/KERNEL/manifest, KEY=value lines with these keys
+# (kernels/README.md says what each holds). Every script that needs a fact
+# about a kernel (where its headers are, its compiler, what it offers)
+# reads it here, through manifest_load.
+TWA_MANIFEST_KEYS=(NAME SOURCE SUITE ARCH KABI KRELEASE VMLINUZ KDIR KCONFIG KSRC EXTRA_KO
+	CC CROSS ROOT ROOT_SUITE COMPILER OFFERS RUN)
+manifest_file() { echo "$TWA_BUILD/$1/manifest"; }
+# manifest_current KERNEL: its manifest exists and this run (TWA_RUN)
+# wrote it.
+manifest_current() {
+	[ "$(sed -n 's/^RUN=//p' "$(manifest_file "$1")" 2>/dev/null)" = "$TWA_RUN" ]
 }
+# manifest_load KERNEL: its manifest's keys as M_KEY variables (M_KDIR,
+# M_CC, ...), the kernel prepared first unless this run already did (so
+# a script run on its own still sees a changed kernel, and one run prepares
+# each kernel once).
+manifest_load() {
+	local f key val line
+	f=$(manifest_file "$1")
+	manifest_current "$1" || "$TWA_ROOT/scripts/prepare-kernel.sh" "$1" >&2 ||
+		die "$1: the kernel could not be prepared (above)"
+	for key in "${TWA_MANIFEST_KEYS[@]}"; do printf -v "M_$key" '%s' ""; done
+	while IFS= read -r line; do
+		key=${line%%=*} val=${line#*=}
+		[[ " ${TWA_MANIFEST_KEYS[*]} " == *" $key "* ]] || die "$f: unknown key '$key'"
+		printf -v "M_$key" '%s' "$val"
+	done <"$f"
+}
+# manifest_key KERNEL KEY: one key of a manifest as it stands (no
+# preparing): for readers of a finished run (list-kernels).
+manifest_key() { sed -n "s/^$2=//p" "$(manifest_file "$1")" 2>/dev/null; }
+# has_offer OFFERS WORD: the kernel offers WORD (its manifest's OFFERS).
+has_offer() { [[ " $1 " == *" $2 "* ]]; }
 
 # What a kernel offers, read from its own config and headers (KCONFIG,
 # KSRC of its kernel.env): words like "nohz_full preempt=voluntary,dynamic ibt
@@ -244,6 +269,14 @@ kernel_compiler() {
 	local kcc
 	if [ -n "${1:-}" ]; then
 		kcc=$(kernel_cc "$1")
+		# The host's own suite, where the headers' gcc-N is not installed:
+		# the machine's gcc builds a module that loads and runs (as the
+		# Makefile's own guess does for a plain make).
+		if [ -z "$(kernel_root_suite)" ] && [ -z "$(kernel_cross)" ] &&
+			! command -v "$kcc" >/dev/null 2>&1; then
+			log "$K_NAME: $kcc, the kernel's compiler, is missing: building its modules with gcc"
+			kcc=gcc
+		fi
 	elif [ -n "$(kernel_root_suite)" ]; then
 		kcc=$(suite_cc "$K_SUITE")
 	elif [ -n "$(kernel_cross)" ]; then
@@ -256,19 +289,16 @@ kernel_compiler() {
 
 # kernel_root_pkgs KERNEL [KDIR]: the compiler packages KERNEL's build root
 # must hold, one a line (nothing where it builds on the machine itself).
-# The one place that decides them: test.sh makes each root once with the
-# union, the build scripts ask for theirs. A Debian kernel's compiler is the
-# one its headers name (fetched here unless KDIR is given). A kernel built
+# The one place that decides them: prepare-kernel.sh makes each root once
+# with the union, build-kernel.sh asks for its own. A Debian kernel's
+# compiler is the one its headers name (KDIR, required). A kernel built
 # from source for another architecture also needs the native gcc-N: its
 # own build tools (HOSTCC) run here.
 kernel_root_pkgs() {
 	local kdir=${2:-} cc
 	kernel_conf "$1"
 	[ -n "$(kernel_root_suite)" ] || return 0
-	if [ -z "$kdir" ] && [ "$K_SOURCE" = debian ]; then
-		kdir=$("$TWA_ROOT/scripts/fetch-kernel.sh" "$1") || return 1
-		kdir=$(sed -n 's/^KDIR=//p' "$kdir/kernel.env")
-	fi
+	[ -n "$kdir" ] || [ "$K_SOURCE" = build ] || die "$1: kernel_root_pkgs needs its KDIR"
 	cc=$(kernel_compiler "$kdir")
 	cc_package "$cc"
 	if [ "$K_SOURCE" = build ] && [ -n "$(kernel_cross)" ]; then
@@ -398,12 +428,6 @@ src_files() {
 		-o -name Kbuild -o -name Makefile -o -name '*.sh' -o -name '*.config' \
 		-o -name CMakeLists.txt -o -name '.clang-*' -o -name init \) |
 		sort | sed "s#^#$TWA_ROOT/#")
-}
-
-# The compiler that builds modules for the kernel whose build dir is $1,
-# as the Makefile decides it (one place): prints CC=...
-module_cc() {
-	make -s --no-print-directory -C "$TWA_ROOT" KDIR="$1" print-cc | tail -1
 }
 
 # Print "main-uri security-uri" from the machine's apt sources

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kernel matrix: one line per kernels/NAME.conf, with what the kernel
-# offers as read from its own config and headers (once it is in the cache)
-# and what the module chose on it in its last boot.
+# offers as its manifest says (read from its own config and headers by
+# scripts/prepare-kernel.sh) and what the module chose on it in its last
+# boot.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -11,11 +12,12 @@ usage() {
 Usage: scripts/list-kernels.sh [--fetch] [--markdown]   (make list-kernels)
 
 Prints each kernel target of kernels/*.conf: name, where it comes from,
-what make test runs on it, its ABI, the compiler it was built with and the
-one its modules are built with (here, or in a root of its own suite), and
-what it offers (nohz_full, preemption model, ibt, kunit, kasan,
-native-no-ipi: read from its .config and headers). A kernel not in the
-cache yet says so; --fetch fetches or builds it first. From the module's
+what make test runs on it, its ABI, the compiler its modules are built
+with (here, or in a root of its own suite), and what it offers (nohz_full,
+preemption model, ibt, kunit, kasan, native-no-ipi: read from its .config
+and headers), as its manifest in this clone says (make test, or
+scripts/prepare-kernel.sh, writes it). A kernel not prepared yet says so;
+--fetch prepares (fetches or builds) every kernel first. From the module's
 features as its last make test boot printed them: how it reaches
 task_work_add (its export, or a kprobe lookup) and what its unload waits with.
 --markdown  the same as a Markdown table (the README's kernel table).
@@ -34,14 +36,6 @@ done
 # The feature VALUE (its first word) the module's features file said in
 # the kernel's last make test boot.
 feature() { run_feature "$1" tests "$2" | cut -d' ' -f1; }
-# The compiler named by the kernel's config: "gcc-16 16.2.0".
-config_cc() {
-	sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1" | awk '{
-		sub(/^(x86_64|aarch64)-linux-gnu-/, "", $1)
-		for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+\.[0-9]+$/) { print $1, $i; exit }
-		print $1 }'
-}
-
 row() {
 	if [ "$md" = 1 ]; then
 		printf '| %s ' "$@"
@@ -57,22 +51,20 @@ if [ "$md" = 1 ]; then
 else
 	row KERNEL SUITE ARCH ABI COMPILER TESTS TASK_WORK_ADD UNLOAD-SYNC OFFERS
 fi
+# FETCH=1: every kernel prepared first (fetched or built), in one call.
+if [ "$fetch" = 1 ]; then
+	mapfile -t all < <(kernels_all)
+	"$TWA_ROOT/scripts/prepare-kernel.sh" "${all[@]}" >&2 || true
+fi
 for k in $(kernels_all); do
 	kernel_conf "$k"
-	env=""
-	if [ "$fetch" = 1 ]; then
-		env=$(kernel_dir "$k")/kernel.env
-	elif [ "$K_SOURCE" = debian ] && [ -f "$TWA_CACHE/kernels/$k/current/kernel.env" ]; then
-		env=$TWA_CACHE/kernels/$k/current/kernel.env
-	elif [ -f "$TWA_BUILD/$k/kernel.env" ]; then
-		env=$TWA_BUILD/$k/kernel.env
-	fi
 	abi="-" cc="-" where=host
-	offers="(not in the cache: make list-kernels FETCH=1)"
-	if [ -n "$env" ]; then
-		offers=$(kernel_offers "$env")
-		abi=$(sed -n 's/^KRELEASE=//p' "$env")
-		cc=$(config_cc "$(sed -n 's/^KCONFIG=//p' "$env")")
+	offers="(not prepared in this clone: make list-kernels FETCH=1, or make test)"
+	# What the kernel's manifest says (scripts/prepare-kernel.sh wrote it).
+	if [ -f "$(manifest_file "$k")" ]; then
+		offers=$(manifest_key "$k" OFFERS)
+		abi=$(manifest_key "$k" KRELEASE)
+		cc=$(manifest_key "$k" CC)
 	fi
 	[ -n "$(kernel_root_suite)" ] && where="$K_SUITE root"
 	twa=$(feature "$k" task_work_add) unload=$(feature "$k" unload_sync)

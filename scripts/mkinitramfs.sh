@@ -10,11 +10,11 @@ usage() {
 	cat <<USAGE
 Usage: scripts/mkinitramfs.sh KERNEL
 
-For KERNEL (any of: $(kernels_all | paste -sd' ')): resolves the kernel,
+For KERNEL (any of: $(kernels_all | paste -sd' ')): reads its manifest,
 builds the module (scripts/build-module.sh) and the static guest programs
 (the C++ suite, scripts/build-userspace.sh; guest/*.sh as they are),
-and writes $TWA_BUILD/KERNEL/initrd.gz and a copy of the kernel's
-kernel.env beside it. Prints the directory. Nothing is rebuilt when nothing
+and writes $TWA_BUILD/KERNEL/initrd.gz, beside the kernel's manifest
+(scripts/prepare-kernel.sh). Prints the directory. Nothing is rebuilt when nothing
 changed.
 USAGE
 }
@@ -34,7 +34,7 @@ if [ "$K_ARCH" = x86_64 ]; then
 else
 	bb=$(guest_sysroot "$K_ARCH")/bin/busybox progs=$TWA_BUILD/userspace-tests-$K_ARCH/guest
 fi
-kdir=$(kernel_dir "$k") || die "$k: no kernel"
+manifest_load "$k"
 mod=$("$TWA_ROOT/scripts/build-module.sh" "$k")
 
 # Guest programs are the same for every kernel of an architecture: built
@@ -42,12 +42,10 @@ mod=$("$TWA_ROOT/scripts/build-module.sh" "$k")
 "$TWA_ROOT/scripts/build-userspace.sh" --arch "$K_ARCH" >&2
 
 out=$TWA_BUILD/$k
-# shellcheck disable=SC1091
-. "$kdir/kernel.env"
 # shellcheck disable=SC2206 # a list of paths
 inputs=("$bb" "$TWA_ROOT/guest/init" "$TWA_ROOT"/guest/*.sh "$mod"/*.ko
-	"$progs"/* ${EXTRA_KO:-} "$kdir/kernel.env")
-key=$(inputs_key "${inputs[@]}")
+	"$progs"/* $M_EXTRA_KO)
+key=$(inputs_key "${inputs[@]}" "$(grep -v '^RUN=' "$(manifest_file "$k")")")
 if up_to_date "$out/initrd.key" "$key" && [ -f "$out/initrd.gz" ]; then
 	echo "$out"
 	exit 0
@@ -62,10 +60,9 @@ for sh in "$TWA_ROOT"/guest/*.sh; do
 done
 cp "$progs"/* "$root/twa/bin/"
 cp "$mod"/*.ko "$root/twa/"
-for ko in ${EXTRA_KO:-}; do
+for ko in $M_EXTRA_KO; do
 	cp "$ko" "$root/twa/"
 done
-cp "$kdir/kernel.env" "$out/kernel.env"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initrd.gz"
 echo "$key" >"$out/initrd.key"
 log "$k: initramfs built"

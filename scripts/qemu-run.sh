@@ -28,6 +28,8 @@ in \$TWA_OUT come back under the run's files/PROG/.
   --kvm             use KVM (only where nested KVM works; never default)
   --refused REGEX   the module must refuse to load, with a kernel message
                     matching REGEX (grep -E); no program runs
+  --built           boot what scripts/mkinitramfs.sh built already (make
+                    test builds every kernel first), building nothing
 
 Output: $TWA_BUILD/KERNEL/runs/NAME/{console.log,result.txt,files/}
 Prints one line per program: its status and time. Exit status 0 only if
@@ -40,7 +42,7 @@ USAGE
 }
 
 prog_args=()
-refused=""
+refused="" built=0
 tests=smoke args="" append="" name=tests timeout="" smp=2 follow="" accel="tcg,thread=multi"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -55,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--follow) follow=$2; shift 2 ;;
 	--kvm) accel=kvm; shift ;;
 	--refused) refused=$2; shift 2 ;;
+	--built) built=1; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -80,16 +83,21 @@ arm64)
 esac
 need_cmds timeout:coreutils
 
-dir=$("$TWA_ROOT/scripts/mkinitramfs.sh" "$k")
-# shellcheck disable=SC1091
-. "$dir/kernel.env"
+# A boot only boots where its artefacts were built already (--built:
+# make test builds every kernel's first); on its own, it builds them.
+dir=$TWA_BUILD/$k
+if [ "$built" = 0 ]; then
+	dir=$("$TWA_ROOT/scripts/mkinitramfs.sh" "$k")
+fi
+[ -f "$dir/initrd.gz" ] || die "$k: no initramfs in $dir (scripts/mkinitramfs.sh $k makes it)"
+manifest_load "$k"
 # Without the port's driver built in, the guest's results would vanish and
 # the run would fail as "did not finish": say so before booting instead.
 if [ "$result_pci" = 1 ]; then
 	for opt in CONFIG_SERIAL_8250 CONFIG_SERIAL_8250_PCI; do
-		# shellcheck disable=SC2153 # KCONFIG comes from kernel.env
-		grep -qx "$opt=y" "$KCONFIG" ||
-			die "$k: the result port is a PCI 16550 ($result_dev) and $KRELEASE lacks $opt=y (its config: $KCONFIG)"
+		# shellcheck disable=SC2153 # M_KEY variables are manifest_load's
+		grep -qx "$opt=y" "$M_KCONFIG" ||
+			die "$k: the result port is a PCI 16550 ($result_dev) and $M_KRELEASE lacks $opt=y (its config: $M_KCONFIG)"
 	done
 fi
 out=$dir/runs/$name
@@ -119,7 +127,7 @@ boot() {
 		port=(-chardev "file,id=result,path=$result" -device pci-serial,chardev=result)
 	timeout -s KILL "$timeout" "${machine[@]}" \
 		-accel "$accel" -cpu max -smp "$smp" -m 1G \
-		-kernel "$VMLINUZ" -initrd "$dir/initrd.gz" -append "$cmdline" \
+		-kernel "$M_VMLINUZ" -initrd "$dir/initrd.gz" -append "$cmdline" \
 		-display none -monitor none -no-reboot \
 		-serial "file:$console" "${port[@]}" </dev/null &
 	qemu=$!
@@ -148,7 +156,7 @@ boot() {
 
 what=$tests
 [ -z "$refused" ] || what="a refusal to load ($refused)"
-log "$k: booting $KRELEASE ($accel, $smp vCPUs) for: $what"
+log "$k: booting $M_KRELEASE ($accel, $smp vCPUs) for: $what"
 start=$(date +%s)
 boot
 # A kernel that died before our init printed its first line ran nothing of

@@ -34,10 +34,11 @@ tab-separated fields (blank lines and lines starting with "#" are ignored):
   SECONDS  how long it took ("-": unknown)
   EXTRA    key=value pairs separated by ";" (no tab, no ";" in a value;
            "-" or empty: none). Known keys:
-             arch=x86_64|arm64    build: the architecture (default: KARCH
-                                  in DIR/KERNEL/kernel.env)
-             compiler=gcc-12 12.2.0  build: the compiler (default: from the
-                                  kernel's CONFIG_CC_VERSION_TEXT)
+             arch=x86_64|arm64    build: the architecture (default: ARCH
+                                  in DIR/KERNEL/manifest)
+             compiler=gcc-12 12.2.0  build: the compiler (default: the
+                                  manifest's COMPILER, the kernel's
+                                  CONFIG_CC_VERSION_TEXT)
              config=F1 F2         build: its config fragments (default:
                                   the kernel's name)
              progs=A B            boot: the guest programs it was to run
@@ -216,8 +217,9 @@ def parse_steps(path, warn):
 # --- what a kernel's build directory says ----------------------------------
 
 def kernel_env(runs_dir, kernel):
+    """The kernel's manifest (scripts/prepare-kernel.sh), as a dict."""
     env = {}
-    for line in read_lines(os.path.join(runs_dir, kernel, "kernel.env")) or []:
+    for line in read_lines(os.path.join(runs_dir, kernel, "manifest")) or []:
         key, eq, val = line.partition("=")
         if eq:
             env[key.strip()] = val.strip().strip('"')
@@ -225,17 +227,16 @@ def kernel_env(runs_dir, kernel):
 
 
 def kernel_compiler(env):
-    """CONFIG_CC_VERSION_TEXT "x86_64-linux-gnu-gcc-16 (Debian 16.2.0-4) 16.2.0"
-    as "gcc-16 16.2.0"."""
-    for line in read_lines(env.get("KCONFIG", "")) or []:
-        if line.startswith("CONFIG_CC_VERSION_TEXT="):
-            text = line.partition("=")[2].strip('"')
-            words = text.split() or [""]
-            name = next((w for w in words if re.search(r"gcc|clang", w)), words[0])
-            name = re.sub(r"^[a-z0-9_]+-linux-gnu[a-z]*-", "", name)
-            tail = text.rpartition(")")[2] if "gcc" in name else text
-            ver = re.findall(r"\d+\.\d+(?:\.\d+)?", tail) or re.findall(r"\d+\.\d+(?:\.\d+)?", text)
-            return " ".join([name] + ver[:1]).strip() or None
+    """The manifest's COMPILER (the kernel's CONFIG_CC_VERSION_TEXT),
+    "x86_64-linux-gnu-gcc-16 (Debian 16.2.0-4) 16.2.0", as "gcc-16 16.2.0"."""
+    text = env.get("COMPILER")
+    if text:
+        words = text.split() or [""]
+        name = next((w for w in words if re.search(r"gcc|clang", w)), words[0])
+        name = re.sub(r"^[a-z0-9_]+-linux-gnu[a-z]*-", "", name)
+        tail = text.rpartition(")")[2] if "gcc" in name else text
+        ver = re.findall(r"\d+\.\d+(?:\.\d+)?", tail) or re.findall(r"\d+\.\d+(?:\.\d+)?", text)
+        return " ".join([name] + ver[:1]).strip() or None
     return None
 
 
@@ -283,8 +284,8 @@ class Results:
                          comment="the host's own steps (no kernel)")
             else:
                 env = kernel_env(self.runs_dir, kernel)
-                if env.get("KARCH"):
-                    b["architecture"] = arch_name(env["KARCH"])
+                if env.get("ARCH"):
+                    b["architecture"] = arch_name(env["ARCH"])
                 cc = kernel_compiler(env)
                 if cc:
                     b["compiler"] = cc
@@ -694,7 +695,7 @@ def main(argv=None):
     ap.add_argument("--branch", metavar="B", help="its branch, if known")
     ap.add_argument("--steps", metavar="STEPS", help="the steps file test.sh appended to")
     ap.add_argument("--runs-dir", metavar="DIR", default="build",
-                    help="where KERNEL/runs/RUN/ and KERNEL/kernel.env are (default: build)")
+                    help="where KERNEL/runs/RUN/ and KERNEL/manifest are (default: build)")
     a = ap.parse_args(argv)
 
     if a.check:

@@ -57,7 +57,7 @@ for s in "${kernels[@]}"; do
 	"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench --tests twa-bench \
 		--args "--items $items --ops $ops" --follow 'twa-bench:' --timeout 3600 "$s"
 	files=("$TWA_BUILD/$s/runs/bench/files/twa-bench/bench.jsonl")
-	if [[ " $(kernel_offers "$TWA_BUILD/$s/kernel.env") " == *" nohz_full "* ]]; then
+	if has_offer "$(manifest_key "$s" OFFERS)" nohz_full; then
 		log "== $s: nohz_full=1 boot: a spinner on a tick-less CPU 1"
 		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench-nohz --tests twa-bench \
 			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items" \

@@ -79,22 +79,12 @@ has() { case " $K_TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 TAG="check - check" step "make check (checkpatch, kernel-doc, sparse, shellcheck, clang-format, clang-tidy, pyflakes)" \
 	"$TWA_ROOT/scripts/check.sh"
 TAG="check - host-unit-tests" step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
-# Each suite's build root once, with every compiler its kernels ask for
-# (made on demand, it was made again for each kernel that asked for one
-# more: sid's twice in a cold run).
-declare -A root_pkgs=()
-for k in "${kernels[@]}"; do
-	kernel_conf "$k"
-	suite=$(kernel_root_suite)
-	[ -n "$suite" ] || continue
-	pkgs=$(kernel_root_pkgs "$k") || continue # its build step below says why
-	root_pkgs[$suite]+=" $pkgs"
-done
-for suite in "${!root_pkgs[@]}"; do
-	mapfile -t want < <(tr ' ' '\n' <<<"${root_pkgs[$suite]}" | grep . | sort -u)
-	TAG="build - build-root.$suite" step "build root $suite" \
-		"$TWA_ROOT/scripts/build-root.sh" "$suite" "${want[@]}" >/dev/null
-done
+# Every kernel prepared once, in one step: Debian's fetched, each suite's
+# build root made once with all the compilers its kernels need, the source
+# kernels built, a manifest written for each (scripts/prepare-kernel.sh).
+# Everything after reads the manifests; nothing fetches or builds a kernel.
+TAG="build - prepare" step "prepare ${#kernels[@]} kernels (fetch, build roots, source builds, manifests)" \
+	"$TWA_ROOT/scripts/prepare-kernel.sh" "${kernels[@]}"
 # Build once: every kernel's boot artefacts before any boot. A kernel whose
 # TESTS is only build gets its modules built, warnings failing it, and no
 # boot.
@@ -115,7 +105,7 @@ progs="smoke twa-ipi-tests consumer fuzz races"
 guest_boot() {
 	local k=$1 p=$2 rc=0
 	shift 2
-	"$TWA_ROOT/scripts/qemu-run.sh" --name tests --tests "$p" "$@" "$k" || rc=1
+	"$TWA_ROOT/scripts/qemu-run.sh" --built --name tests --tests "$p" "$@" "$k" || rc=1
 	if [[ " $p " == *" kunit "* ]]; then
 		"$TWA_ROOT/scripts/kunit.sh" --parse tests "$k" || rc=1
 	fi
@@ -168,9 +158,9 @@ for k in "${kernels[@]}"; do
 			--args-for fuzz "$K_FUZZ_WRITES" \
 			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
 			--args-for twa-bench "--items 20 --ops 20 --rates 1000,0 --sweep-seconds 0.3"
-		if [[ " $(kernel_offers "$TWA_BUILD/$k/kernel.env") " == *" nohz_full "* ]]; then
+		if has_offer "$(manifest_key "$k" OFFERS)" nohz_full; then
 			add_job "$k: guest nohz_full=1" "boot $k nohz progs=twa-ipi-tests" \
-				"$TWA_ROOT/scripts/qemu-run.sh" --name nohz \
+				"$TWA_ROOT/scripts/qemu-run.sh" --built --name nohz \
 				--append nohz_full=1 --tests twa-ipi-tests \
 				--args "--gtest_filter=Ipi.NohzFull*" "$k"
 		fi
@@ -179,7 +169,7 @@ for k in "${kernels[@]}"; do
 	fi
 	if has refuse; then
 		add_job "$k: module refuses to load" "boot $k refuse" \
-			"$TWA_ROOT/scripts/qemu-run.sh" --name refuse \
+			"$TWA_ROOT/scripts/qemu-run.sh" --built --name refuse \
 			--refused "$K_REFUSAL" "$k"
 	fi
 done

@@ -129,10 +129,10 @@ class Fixture(unittest.TestCase):
         self.runs = os.path.join(d, "build")
         log = os.path.join(d, "job.log")
         write(log, "[twa] booting\n[twa] 7.x: FAIL: guest did not finish (panic or crash?)\ntail\n")
-        config = os.path.join(d, "config-6.1")
-        write(config, 'CONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-12 (Debian 12.2.0-14) 12.2.0"\n')
-        write(os.path.join(self.runs, "6.1", "kernel.env"),
-              "KRELEASE=6.1.0-57-amd64\nKCONFIG=%s\nKARCH=x86_64\n" % config)
+        write(os.path.join(self.runs, "6.1", "manifest"),
+              "NAME=6.1\nKRELEASE=6.1.0-57-amd64\nARCH=x86_64\nCC=gcc-12\n"
+              "COMPILER=x86_64-linux-gnu-gcc-12 (Debian 12.2.0-14) 12.2.0\n"
+              "OFFERS=preempt=none native-no-ipi\n")
         r61 = os.path.join(self.runs, "6.1", "runs", "tests")
         write(os.path.join(r61, "result.txt"), RESULT_PASS)
         write(os.path.join(r61, "files", "kunit", "twa_noipi_notify.ktap"), KTAP)
