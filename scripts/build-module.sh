@@ -43,6 +43,13 @@ if up_to_date "$out/.key" "$key"; then
 fi
 rm -rf "$out"
 mkdir -p "$out"
+# Built before from the same sources for the same kernel (another clone).
+if artefact_get "modules-$k" "$key" "$out"; then
+	log "$k: the module, as built before from these sources (the cache's)"
+	echo "$key" >"$out/.key"
+	echo "$out"
+	exit 0
+fi
 # Copy, not symlink: kbuild writes objects beside the sources.
 # shellcheck disable=SC2086
 (cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out"
@@ -66,5 +73,6 @@ if grep -E 'warning:' "$out/consumer.log" >&2; then
 fi
 cp "$out/examples/consumer/twa_consumer.ko" "$out/"
 ls "$out"/*.ko >/dev/null
+artefact_put "modules-$k" "$key" "$out"/*.ko "$out/Module.symvers" "$out"/*.log
 echo "$key" >"$out/.key"
 echo "$out"

@@ -48,6 +48,18 @@ if up_to_date "$b/.key" "$key"; then
 	if [ "$run_tests" = 1 ]; then (cd "$b" && ctest --output-on-failure); fi
 	exit 0
 fi
+# The guest programs alone, built before from these sources (another
+# clone): the cache's. The host tests are built in every clone (they read
+# their fixtures from it).
+# (Their own stamp: a --test after it still builds the tests.)
+if [ "$run_tests" = 0 ] && up_to_date "$b/.guest-key" "$key"; then
+	exit 0
+fi
+if [ "$run_tests" = 0 ] && artefact_get "guest-$arch" "$key" "$b/guest"; then
+	log "userspace-tests ($arch): the guest programs, as built before from these sources (the cache's)"
+	echo "$key" >"$b/.guest-key"
+	exit 0
+fi
 mkdir -p "$b"
 log "building userspace-tests (CMake, C++20, $arch)"
 cmake -S "$TWA_ROOT/userspace-tests" -B "$b" "${cmake_args[@]}" >"$b/cmake.log" 2>&1 || {
@@ -62,6 +74,7 @@ cmake --build "$b" -j"$(nproc)" >"$b/build.log" 2>&1 || {
 mkdir -p "$b/guest"
 cp "$b/twa-ipi-tests" "$b/twa-bench" "$b/smoke" "$b/fuzz" "$b/races" "$b/capture" \
 	"$b/guest/"
+artefact_put "guest-$arch" "$key" "$b"/guest/*
 echo "$key" >"$b/.key"
 if [ "$run_tests" = 1 ]; then
 	(cd "$b" && ctest --output-on-failure)

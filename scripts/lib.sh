@@ -421,6 +421,34 @@ inputs_key() {
 }
 up_to_date() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
+# Artefacts by key, in the cache: what a build step made from given inputs
+# (a kernel's modules, its initramfs, the cross-built guest programs) is
+# kept under $TWA_CACHE/artefacts/NAME/KEY, so a fresh clone of the same
+# sources reuses it instead of making it again: made once per change, not
+# once per clone. Keys are clone-independent (inputs_key). One key per
+# NAME is kept: the newest.
+# artefact_get NAME KEY DIR: copy NAME's files of KEY into DIR (made);
+# fails if the cache has none.
+artefact_get() {
+	local a=$TWA_CACHE/artefacts/$1/$2
+	[ -f "$a/.complete" ] || return 1
+	mkdir -p "$3"
+	cp -a "$a/files/." "$3/"
+}
+# artefact_put NAME KEY FILE...: keep FILEs as NAME's artefact of KEY.
+artefact_put() {
+	local top=$TWA_CACHE/artefacts/$1 key=$2 tmp
+	shift 2
+	mkdir -p "$top"
+	tmp=$(mktemp -d "$top/.new.XXXXXX")
+	mkdir -p "$tmp/files"
+	cp -a "$@" "$tmp/files/"
+	touch "$tmp/.complete"
+	rm -rf "${top:?}/$key"
+	mv "$tmp" "$top/$key"
+	find "$top" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
+}
+
 # The project's source files under the named directories (no build
 # products), one path a line.
 src_files() {

@@ -50,6 +50,12 @@ if up_to_date "$out/initrd.key" "$key" && [ -f "$out/initrd.gz" ]; then
 	echo "$out"
 	exit 0
 fi
+if artefact_get "initrd-$k" "$key" "$out"; then
+	echo "$key" >"$out/initrd.key"
+	log "$k: initramfs, as built before from these inputs (the cache's)"
+	echo "$out"
+	exit 0
+fi
 root=$out/initramfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,twa/bin}
@@ -64,6 +70,7 @@ for ko in $M_EXTRA_KO; do
 	cp "$ko" "$root/twa/"
 done
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initrd.gz"
+artefact_put "initrd-$k" "$key" "$out/initrd.gz"
 echo "$key" >"$out/initrd.key"
 log "$k: initramfs built"
 echo "$out"
