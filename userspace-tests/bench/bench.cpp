@@ -279,6 +279,12 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		t->control = std::make_unique<ControlFile>(c);
 		const ControlFile* control = t->control.get();
 		Target* tp = t.get();
+		// The tracer patches kernel text (its tracepoints' jump labels,
+		// the hist triggers): before the spinner runs on the target CPU,
+		// never under it. Under multi-threaded TCG a vCPU can run a
+		// stale int3 that another vCPU's text_poke_bp() has already
+		// removed: "Oops: int3" at ttwu_do_activate+0x8c on rt-7.x.
+		start_osnoise(*t);
 		t->noise = std::make_unique<NoiseMeter>(
 		    static_cast<std::uint64_t>(o.noise_threshold_us * 1000.0 * cycles_per_ns()));
 		// A signal to itself sends no IPI and runs task_work in
@@ -293,7 +299,6 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		    },
 		    t->noise.get());
 		t->tid = t->spinner->tid();
-		start_osnoise(*t);
 		Spinner* sp = t->spinner.get();
 		t->poke = [tp, sp] {
 			tp->self_signal = false;
@@ -558,11 +563,12 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 	}
 	if (o.sweep && name == "spinner")
 		run_sweep(c, f, o, *t);
-	t->osnoise.reset();
+	// The target CPU idle first, then the tracer's text patched back.
 	if (t->spinner)
 		t->spinner->stop();
 	if (t->sleeper)
 		t->sleeper->stop();
+	t->osnoise.reset();
 	t->control.reset();
 }
 
