@@ -10,7 +10,7 @@ usage() {
 	cat <<USAGE
 Usage: scripts/stability.sh [--runs N] [KERNEL...]
 
-Boots each KERNEL (default: 6.1 debug-6.1; any of
+Boots each KERNEL (default: 6.1 debug-7.x; any of
 $(kernels_all | paste -sd' ')) once, loads the module and runs twa-ipi-tests and the
 example consumer N times back to back (default 10). Prints one line per
 run and "KERNEL: P/N runs passed"; exit status 0 only if every run of every
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 case "$runs" in '' | *[!0-9]*) die "--runs takes a number" ;; esac
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 debug-6.1)
+[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 debug-7.x)
 for k in "${kernels[@]}"; do (kernel_conf "$k") || exit 1; done
 
 "$TWA_ROOT/scripts/install-deps.sh" || die "cannot install host packages"
