@@ -502,8 +502,8 @@ static void twa_test_native_mode_missing(struct kunit *test)
 
 /*
  * Per mode, every impl: queue to an uninterruptible sleeper (never woken,
- * so the flags stay visible) and check flags and kick_process() calls. The item runs when
- * the target exits.
+ * so the flags stay visible) and check flags and kick_process() calls. The
+ * item runs when the target exits.
  */
 static void twa_check_flags(struct kunit *test, enum twa_mode mode, int sig, int res,
 			    int kick_process_calls)
@@ -848,7 +848,7 @@ static void twa_expect_sent(struct kunit *test, struct twa_target *t,
 		kicked += sent;
 	}
 	if (u.items)
-		kunit_info(test, "mode %d impl %d: %d/%d items without a counted kick IPI; owed %lld, missed %llu, switches %lu\n",
+		kunit_info(test, "mode %d impl %d: %d/%d without a counted kick IPI; owed %lld, missed %llu, switches %lu\n",
 			   mode, impl, u.items, TWA_SENT_ITEMS, u.owed, u.missed, u.switches);
 	KUNIT_EXPECT_GT_MSG(test, owed, 0, "mode %d impl %d: the spinner never stayed on CPU 1",
 			    mode, impl);
