@@ -30,7 +30,7 @@
 
 static struct task_struct *twa_watched;
 static atomic_t twa_wake_calls;	/* try_to_wake_up(watched, TASK_INTERRUPTIBLE) */
-static atomic_t twa_kick_calls;	/* kick_process(watched) */
+static atomic_t twa_kick_process_calls;	/* kick_process(watched) */
 
 /* At a function's entry, on x86_64 and arm64 alike (5.10 has both). */
 #define twa_arg(regs, n) regs_get_kernel_argument(regs, n)
@@ -43,20 +43,20 @@ static int twa_ttwu_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static int twa_kick_pre(struct kprobe *p, struct pt_regs *regs)
+static int twa_kick_process_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	if ((struct task_struct *)twa_arg(regs, 0) == READ_ONCE(twa_watched))
-		atomic_inc(&twa_kick_calls);
+		atomic_inc(&twa_kick_process_calls);
 	return 0;
 }
 
 static struct kprobe twa_ttwu_probe;
-static struct kprobe twa_kick_probe;
+static struct kprobe twa_kick_process_probe;
 
 static void twa_watch(struct task_struct *task)
 {
 	atomic_set(&twa_wake_calls, 0);
-	atomic_set(&twa_kick_calls, 0);
+	atomic_set(&twa_kick_process_calls, 0);
 	WRITE_ONCE(twa_watched, task);
 }
 
@@ -253,13 +253,13 @@ static int twa_probes_register(void)
 	twa_ttwu_probe = (struct kprobe){
 		.symbol_name = "try_to_wake_up", .pre_handler = twa_ttwu_pre,
 	};
-	twa_kick_probe = (struct kprobe){
-		.symbol_name = "kick_process", .pre_handler = twa_kick_pre,
+	twa_kick_process_probe = (struct kprobe){
+		.symbol_name = "kick_process", .pre_handler = twa_kick_process_pre,
 	};
 	ret = register_kprobe(&twa_ttwu_probe);
 	if (ret)
 		return ret;
-	ret = register_kprobe(&twa_kick_probe);
+	ret = register_kprobe(&twa_kick_process_probe);
 	if (ret)
 		unregister_kprobe(&twa_ttwu_probe);
 	return ret;
@@ -267,7 +267,7 @@ static int twa_probes_register(void)
 
 static void twa_probes_unregister(void)
 {
-	unregister_kprobe(&twa_kick_probe);
+	unregister_kprobe(&twa_kick_process_probe);
 	unregister_kprobe(&twa_ttwu_probe);
 }
 
@@ -293,7 +293,7 @@ static void twa_test_running_needs_kick(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, twa___set_notify_signal(current));
 	KUNIT_EXPECT_TRUE(test, test_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL));
 	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 1);
-	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_process_calls), 0);
 	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 }
 
@@ -305,7 +305,7 @@ static void twa_test_already_set_no_kick(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, twa___set_notify_signal(current));
 	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 0);
 	twa_set_notify_signal(current);
-	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_process_calls), 0);
 	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 }
 
@@ -341,13 +341,13 @@ static void twa_test_uninterruptible_not_woken(struct kunit *test)
 
 static void twa_test_set_kicks_running(struct kunit *test)
 {
-	s64 kicks = atomic64_read(&twa_stats.kicks);
+	s64 calls = atomic64_read(&twa_stats.backport_kick_process_calls);
 
 	twa_watch(current);
 	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 	twa_set_notify_signal(current);
-	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 1);
-	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.kicks), kicks + 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_process_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.backport_kick_process_calls), calls + 1);
 	clear_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 }
 
@@ -357,7 +357,7 @@ static void twa_test_set_no_kick_for_sleeper(struct kunit *test)
 
 	twa_watch(t->task);
 	twa_set_notify_signal(t->task);
-	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_process_calls), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&twa_wake_calls), 1);
 	twa_target_stop(test, t, 0);
 }
@@ -377,7 +377,7 @@ static void twa_test_kick_iff_needed(struct kunit *test)
 		needed = twa___set_notify_signal(a->task);
 		twa_watch(b->task);
 		twa_set_notify_signal(b->task);
-		KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_calls), needed ? 1 : 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&twa_kick_process_calls), needed ? 1 : 0);
 		twa_target_stop(test, a, 0);
 		twa_target_stop(test, b, 0);
 	}
@@ -502,11 +502,11 @@ static void twa_test_native_mode_missing(struct kunit *test)
 
 /*
  * Per mode, every impl: queue to an uninterruptible sleeper (never woken,
- * so the flags stay visible) and check flags and kicks. The item runs when
- * the target exits.
+ * so the flags stay visible) and check flags and kick_process() calls. The
+ * item runs when the target exits.
  */
 static void twa_check_flags(struct kunit *test, enum twa_mode mode, int sig, int res,
-			    int kicks)
+			    int kick_process_calls)
 {
 	int i;
 
@@ -526,8 +526,8 @@ static void twa_check_flags(struct kunit *test, enum twa_mode mode, int sig, int
 				    "impl %s", twa_impl_names[i]);
 		KUNIT_EXPECT_EQ_MSG(test, !!test_tsk_thread_flag(t->task, TIF_NOTIFY_RESUME), res,
 				    "impl %s", twa_impl_names[i]);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&twa_kick_calls), kicks, "impl %s",
-				    twa_impl_names[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&twa_kick_process_calls),
+				    kick_process_calls, "impl %s", twa_impl_names[i]);
 		twa_target_stop(test, t, 1);
 	}
 }
@@ -555,7 +555,7 @@ static void twa_test_flags_signal_no_ipi(struct kunit *test)
 static void twa_test_counters(struct kunit *test)
 {
 	struct twa_target *t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
-	s64 kicks = atomic64_read(&twa_stats.kicks);
+	s64 calls = atomic64_read(&twa_stats.backport_kick_process_calls);
 	s64 wakeups = atomic64_read(&twa_stats.wakeups);
 	int i;
 
@@ -567,7 +567,7 @@ static void twa_test_counters(struct kunit *test)
 							  TWA_IMPL_BACKPORT), 0);
 	}
 	/* Uninterruptible: never woken, so every item "needed" a kick. */
-	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.kicks), kicks + 10);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.backport_kick_process_calls), calls + 10);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_stats.wakeups), wakeups);
 	twa_target_stop(test, t, 10);
 }
@@ -653,7 +653,7 @@ static void twa_test_concurrent_queuers(struct kunit *test)
 struct twa_outcome {
 	int flag;
 	int wakes;
-	int kicks;
+	int kick_process_calls;
 	int woke;
 };
 
@@ -672,7 +672,7 @@ static struct twa_outcome twa_outcome_of(struct kunit *test, unsigned int state,
 	o.flag = test_tsk_thread_flag(t->task, TIF_NOTIFY_SIGNAL) ||
 		 atomic_read(&t->notified) ? 1 : 0;
 	o.wakes = atomic_read(&twa_wake_calls);
-	o.kicks = atomic_read(&twa_kick_calls);
+	o.kick_process_calls = atomic_read(&twa_kick_process_calls);
 	o.woke = atomic_read(&t->wakes);
 	twa_target_stop(test, t, 1);
 	return o;
@@ -687,7 +687,8 @@ static void twa_expect_same(struct kunit *test, unsigned int state, enum twa_mod
 
 	KUNIT_EXPECT_EQ_MSG(test, n.flag, b.flag, fmt, state, mode, preset);
 	KUNIT_EXPECT_EQ_MSG(test, n.wakes, b.wakes, fmt, state, mode, preset);
-	KUNIT_EXPECT_EQ_MSG(test, n.kicks, b.kicks, fmt, state, mode, preset);
+	KUNIT_EXPECT_EQ_MSG(test, n.kick_process_calls, b.kick_process_calls, fmt, state, mode,
+			    preset);
 	KUNIT_EXPECT_EQ_MSG(test, n.woke, b.woke, fmt, state, mode, preset);
 }
 
@@ -758,48 +759,49 @@ static unsigned long twa_switches(struct twa_target *t)
 	return READ_ONCE(t->task->nvcsw) + READ_ONCE(t->task->nivcsw);
 }
 
-/* Kicks without a counted IPI over one twa_expect_sent() call, and sums. */
+/* Items without a counted kick IPI over one twa_expect_sent() call, and sums. */
 struct twa_uncounted {
 	int items;
-	s64 due;
+	s64 owed;
 	u64 missed;
 	unsigned long switches;
 };
 
 /*
  * Queue one item to the spinner on CPU 1 from CPU 0 and check what the
- * module counted at the sender: exactly @kicks kick_process() calls, no
- * wake IPI (a running task is not woken), never more kick IPIs than kicks.
- * Returns the kick IPIs sent, or -1 if no IPI was owed: the spinner left
- * its CPU meanwhile (it yields when something else must run there), or was
- * not on it as kick_process() was called (kicks_due), or a probe hit was
- * dropped (kprobes' nmissed). A kick without a counted IPI is added to @u.
+ * module counted at the sender: exactly @calls kick_process() calls, no
+ * wake IPI (a running task is not woken), never more kick IPIs than calls.
+ * Returns the kick IPIs sent, or -1 if no kick IPI was owed: the spinner
+ * left its CPU meanwhile (it yields when something else must run there), or
+ * was not on it as kick_process() was called (kick_ipis_owed), or a probe
+ * hit was dropped (kprobes' nmissed). An item whose call sent no counted
+ * kick IPI is added to @u.
  */
 static int twa_queue_one(struct kunit *test, struct twa_target *t, enum twa_mode mode,
-			 enum twa_impl impl, int kicks, struct twa_uncounted *u)
+			 enum twa_impl impl, int calls, struct twa_uncounted *u)
 {
 	struct twa_test_work *w = twa_work_new(test, t);
 	unsigned long sw0 = twa_switches(t);
 	s64 kick0 = twa_ipi_sent(1, TWA_IPI_KICK);
 	s64 wake0 = twa_ipi_sent(1, TWA_IPI_WAKE);
-	s64 calls0 = twa_ipi_kick_calls();
-	s64 due0 = twa_ipi_kicks_due();
+	s64 calls0 = twa_ipi_kick_process_calls();
+	s64 owed0 = twa_ipi_kick_ipis_owed();
 	u64 missed0 = twa_ipi_probes_missed();
 	int notified = atomic_read(&t->notified), i;
-	s64 sent, due;
+	s64 sent, owed;
 	u64 missed;
 
 	KUNIT_ASSERT_EQ(test, __twa_task_work_add(t->task, &w->cb, mode, impl), 0);
-	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_kick_calls() - calls0, (s64)kicks,
+	KUNIT_EXPECT_EQ_MSG(test, twa_ipi_kick_process_calls() - calls0, (s64)calls,
 			    "mode %d impl %d", mode, impl);
 	sent = twa_ipi_sent(1, TWA_IPI_KICK) - kick0;
-	due = twa_ipi_kicks_due() - due0;
+	owed = twa_ipi_kick_ipis_owed() - owed0;
 	missed = twa_ipi_probes_missed() - missed0;
 	KUNIT_EXPECT_EQ(test, twa_ipi_sent(1, TWA_IPI_WAKE) - wake0, 0LL);
-	KUNIT_EXPECT_LE_MSG(test, sent, (s64)kicks, "mode %d impl %d", mode, impl);
-	if (sent < kicks) {
+	KUNIT_EXPECT_LE_MSG(test, sent, (s64)calls, "mode %d impl %d", mode, impl);
+	if (sent < calls) {
 		u->items++;
-		u->due += due;
+		u->owed += owed;
 		u->missed += missed;
 		u->switches += twa_switches(t) - sw0;
 	}
@@ -807,7 +809,7 @@ static int twa_queue_one(struct kunit *test, struct twa_target *t, enum twa_mode
 	for (i = 0; i < 1000 && atomic_read(&t->notified) == notified; i++)
 		usleep_range(100, 200);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->notified), notified + 1);
-	if (twa_switches(t) != sw0 || due != kicks || missed)
+	if (twa_switches(t) != sw0 || owed != calls || missed)
 		return -1;
 	return (int)sent;
 }
@@ -823,9 +825,9 @@ static int twa_queue_one(struct kunit *test, struct twa_target *t, enum twa_mode
  * counted as owed: debug kernels preempt the spinner often (kworkers,
  * kmemleak), and one already switched out when an item began showed no
  * switch during it, since the switch counts count switch-outs only;
- * kicks_due shows it was off CPU.
+ * kick_ipis_owed shows it was off CPU.
  *
- * Kicks without a counted IPI are common under host load: one line for
+ * Calls without a counted kick IPI are common under host load: one line for
  * all of them, not one each. A case's log is KUNIT_LOG_SIZE (512) bytes on
  * 5.10 and 6.1, and a line past it is lost with the case's "ok" line
  * after it: kunit.py then parsed a passing suite as crashed. Only the two
@@ -833,24 +835,24 @@ static int twa_queue_one(struct kunit *test, struct twa_target *t, enum twa_mode
  */
 #define TWA_SENT_ITEMS	10
 static void twa_expect_sent(struct kunit *test, struct twa_target *t,
-			    enum twa_mode mode, enum twa_impl impl, int kicks)
+			    enum twa_mode mode, enum twa_impl impl, int calls)
 {
 	struct twa_uncounted u = {};
 	int i, sent, owed = 0, kicked = 0;
 
 	for (i = 0; i < TWA_SENT_ITEMS; i++) {
-		sent = twa_queue_one(test, t, mode, impl, kicks, &u);
+		sent = twa_queue_one(test, t, mode, impl, calls, &u);
 		if (sent < 0)
 			continue;
 		owed++;
 		kicked += sent;
 	}
 	if (u.items)
-		kunit_info(test, "mode %d impl %d: %d/%d kicks without a counted IPI; due %lld, missed %llu, switches %lu\n",
-			   mode, impl, u.items, TWA_SENT_ITEMS, u.due, u.missed, u.switches);
+		kunit_info(test, "mode %d impl %d: %d/%d without a counted kick IPI; owed %lld, missed %llu, switches %lu\n",
+			   mode, impl, u.items, TWA_SENT_ITEMS, u.owed, u.missed, u.switches);
 	KUNIT_EXPECT_GT_MSG(test, owed, 0, "mode %d impl %d: the spinner never stayed on CPU 1",
 			    mode, impl);
-	if (kicks) {
+	if (calls) {
 		KUNIT_EXPECT_GE_MSG(test, kicked * 10, owed * 8,
 				    "mode %d impl %d: %d kick IPIs for %d items that owed one",
 				    mode, impl, kicked, owed);
@@ -905,7 +907,7 @@ static void twa_test_ipi_sent(struct kunit *test)
 	int i, queued = 0;
 
 	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
-	KUNIT_ASSERT_GE_MSG(test, twa_ipi_kick_calls(), 0LL,
+	KUNIT_ASSERT_GE_MSG(test, twa_ipi_kick_process_calls(), 0LL,
 			    "the module counts no IPIs on this kernel");
 	/* Queue from CPU 0, to a target that is current on CPU 1. */
 	twa_pin_current(test, 0);

@@ -214,7 +214,7 @@ int twa_compat_wake_up_state(struct task_struct *task, unsigned int state)
 
 void twa_compat_kick_process(struct task_struct *task)
 {
-	atomic64_inc(&twa_stats.kicks);
+	atomic64_inc(&twa_stats.backport_kick_process_calls);
 	kick_process(task);
 }
 

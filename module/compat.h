@@ -29,8 +29,8 @@ struct cpumask;
 /*
  * Stand-ins for the two scheduler calls of upstream's notify functions.
  * wake_up_state() is exported by no kernel; twa_compat_init() picks how to
- * reach it (see compat.c). Both count their effect for the bench (wakes;
- * kicks asked for) on the way. notify.c, and only notify.c, calls them by
+ * reach it (see compat.c). Both count their effect for the bench on the
+ * way (wakeups; backport_kick_process_calls). notify.c, and only notify.c, calls them by
  * their upstream names so that it reads like Linux 5.19: the #defines that
  * rename them live there, so every other file (the IPI probes on the real
  * kick_process() among them) sees the kernel's own symbols.

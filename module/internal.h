@@ -37,7 +37,7 @@ struct twa_stats {
 	atomic64_t queued;	/* accepted by task_work_add() */
 	atomic64_t run;		/* callbacks that ran */
 	atomic64_t failed[TWA_ERR_COUNT];
-	atomic64_t kicks;	/* kick_process() calls by the backport */
+	atomic64_t backport_kick_process_calls; /* kick_process() calls by the backport */
 	atomic64_t wakeups;	/* wake_up_state() wakes by the backport */
 	atomic64_t queue_ns;	/* time spent in twa_task_work_add() */
 	atomic64_t latency_ns;	/* queue-to-run, summed over run items */
@@ -62,8 +62,11 @@ struct seq_file;
 void twa_stats_show(struct seq_file *m);
 int twa_items_show(struct seq_file *m);
 
-/* Sender-side IPI counts (ipi.c). */
-enum twa_ipi_class { TWA_IPI_KICK, TWA_IPI_WAKE, TWA_IPI_OTHER, TWA_IPI_CLASSES };
+/*
+ * Sender-side IPI counts (ipi.c), by origin: the kick IPI (kick_process()
+ * from a twa queueing call), a wake from one, or anything else.
+ */
+enum twa_ipi_origin { TWA_IPI_KICK, TWA_IPI_WAKE, TWA_IPI_OTHER, TWA_IPI_ORIGINS };
 
 int twa_ipi_init(void);
 void twa_ipi_exit(void);
@@ -74,9 +77,9 @@ void twa_ipi_show(struct seq_file *m);
 void twa_ipi_show_senders(struct seq_file *m);
 void twa_ipi_show_stats(struct seq_file *m);
 void twa_ipi_show_feature(struct seq_file *m);
-s64 twa_ipi_sent(int cpu, enum twa_ipi_class class);
-s64 twa_ipi_kick_calls(void);
-s64 twa_ipi_kicks_due(void);
+s64 twa_ipi_sent(int cpu, enum twa_ipi_origin origin);
+s64 twa_ipi_kick_process_calls(void);
+s64 twa_ipi_kick_ipis_owed(void);
 u64 twa_ipi_probes_missed(void);
 
 int twa_debugfs_init(void);

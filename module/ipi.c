@@ -5,13 +5,22 @@
  * kernels those outnumber what a test is looking for. So every IPI is
  * caught where the architecture sends it (a kprobe on the arch's send
  * function, the same point the 6.4+ ipi:ipi_send_* tracepoints mark), and
- * put in one class by who sent it:
+ * given an origin, by who sent it, and a vector, RES or CAL (the
+ * /proc/interrupts line it lands on):
  *
- *   kick   the reschedule IPI kick_process() sends when called from inside
- *          a twa queueing call (__twa_task_work_add(): native or backport)
- *   wake   any other IPI sent from inside such a call: try_to_wake_up() of
- *          an interruptible sleeper (wake list CAL or a resched RES)
- *   other  everything else: background, other tasks' kicks, TLB flushes
+ *   kick_ipi  the reschedule IPI kick_process() sends when called from
+ *             inside a twa queueing call (__twa_task_work_add(): native or
+ *             backport)
+ *   wake      any other IPI sent from inside such a call: try_to_wake_up()
+ *             of an interruptible sleeper (wake list CAL or a resched RES)
+ *   other     everything else: background, other tasks' kick IPIs, TLB
+ *             flushes
+ *
+ * Besides, the kprobe on kick_process() counts kick_process_calls (its
+ * calls from inside a twa queueing call, whether or not they sent an IPI)
+ * and kick_ipis_owed (those of them whose target was current on another
+ * CPU: the calls that owed a kick IPI). Names say what they count:
+ * "kick_process" a call, "kick_ipi" the IPI (docs/module.md).
  *
  * Counts are per target CPU and exact: a send we cannot attribute is
  * "other", never dropped; a probe hit the kprobe core had to skip is
@@ -33,22 +42,22 @@ module_param(count_ipis, bool, 0444);
 MODULE_PARM_DESC(count_ipis,
 		 "count IPIs at the sender with kprobes (ipis, ipi_senders files)");
 
-enum twa_ipi_kind { TWA_IPI_RES, TWA_IPI_CAL, TWA_IPI_KINDS };
+enum twa_ipi_vector { TWA_IPI_RES, TWA_IPI_CAL, TWA_IPI_VECTORS };
 
-static const char *const twa_ipi_class_names[TWA_IPI_CLASSES] = {
-	"kick", "wake", "other",
+static const char *const twa_ipi_origin_names[TWA_IPI_ORIGINS] = {
+	"kick_ipi", "wake", "other",
 };
 
-static const char *const twa_ipi_kind_names[TWA_IPI_KINDS] = { "res", "cal" };
+static const char *const twa_ipi_vector_names[TWA_IPI_VECTORS] = { "res", "cal" };
 
 struct twa_ipi_cpu {
-	atomic64_t n[TWA_IPI_CLASSES][TWA_IPI_KINDS];
+	atomic64_t n[TWA_IPI_ORIGINS][TWA_IPI_VECTORS];
 };
 
 static struct twa_ipi_cpu *twa_ipi_cpus;	/* [nr_cpu_ids] */
-static atomic64_t twa_kick_calls;		/* kick_process() in a twa call */
-/* ... whose target was on another CPU as it was called: an IPI is due. */
-static atomic64_t twa_kicks_due;
+static atomic64_t twa_kick_process_calls;	/* kick_process() in a twa call */
+/* ... whose target was on another CPU as it was called: a kick IPI owed. */
+static atomic64_t twa_kick_ipis_owed;
 static const char *twa_ipi_state = "off (count_ipis=0)";
 
 /*
@@ -67,13 +76,13 @@ struct twa_notifier {
 static struct twa_notifier twa_notifiers[TWA_NOTIFY_SLOTS];
 static atomic64_t twa_untracked;
 
-/* Who sent IPIs: the send function's caller, per class, kind and CPU. */
+/* Who sent IPIs: the send function's caller, per origin, vector and CPU. */
 #define TWA_SENDERS		64
 struct twa_sender {
 	unsigned long caller;
 	int cpu;
-	u8 class;
-	u8 kind;
+	u8 origin;
+	u8 vector;
 	u64 count;
 };
 
@@ -140,7 +149,7 @@ static struct twa_notifier *twa_current_notifier(void)
 	return NULL;
 }
 
-static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
+static void twa_sender_count(unsigned long caller, int cpu, u8 origin, u8 vector)
 {
 	struct twa_sender *s;
 	unsigned long flags;
@@ -162,11 +171,11 @@ static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
 	for (i = 0; i < TWA_SENDERS; i++) {
 		s = &twa_senders[i];
 		if (!s->count) {
-			*s = (struct twa_sender){ caller, cpu, class, kind, 0 };
+			*s = (struct twa_sender){ caller, cpu, origin, vector, 0 };
 			break;
 		}
-		if (s->caller == caller && s->cpu == cpu && s->class == class &&
-		    s->kind == kind)
+		if (s->caller == caller && s->cpu == cpu && s->origin == origin &&
+		    s->vector == vector)
 			break;
 	}
 	if (i < TWA_SENDERS)
@@ -178,27 +187,28 @@ static void twa_sender_count(unsigned long caller, int cpu, u8 class, u8 kind)
 
 /*
  * A reschedule IPI from a task between its kick_process() entry and the end
- * of its twa call is the kick: kick_process() is the last thing a notify
+ * of its twa call is the kick IPI: kick_process() is the last thing a notify
  * path does, and sends at most one. Not the send function's caller, which a
  * tail call in kick_process() (kernels whose preempt_enable() is empty)
  * would hide.
  */
-static void twa_ipi_count(int cpu, unsigned long caller, enum twa_ipi_kind kind)
+static void twa_ipi_count(int cpu, unsigned long caller,
+			  enum twa_ipi_vector vector)
 {
-	enum twa_ipi_class class = TWA_IPI_OTHER;
+	enum twa_ipi_origin origin = TWA_IPI_OTHER;
 	struct twa_notifier *n;
 
 	if (cpu < 0 || cpu >= nr_cpu_ids)
 		return;
 	n = twa_current_notifier();
-	if (n && kind == TWA_IPI_RES && READ_ONCE(n->in_kick)) {
+	if (n && vector == TWA_IPI_RES && READ_ONCE(n->in_kick)) {
 		WRITE_ONCE(n->in_kick, false);
-		class = TWA_IPI_KICK;
+		origin = TWA_IPI_KICK;
 	} else if (n) {
-		class = TWA_IPI_WAKE;
+		origin = TWA_IPI_WAKE;
 	}
-	atomic64_inc(&twa_ipi_cpus[cpu].n[class][kind]);
-	twa_sender_count(caller, cpu, class, kind);
+	atomic64_inc(&twa_ipi_cpus[cpu].n[origin][vector]);
+	twa_sender_count(caller, cpu, origin, vector);
 }
 
 static int twa_ipi_res_pre(struct kprobe *p, struct pt_regs *regs)
@@ -231,9 +241,9 @@ static int twa_ipi_cal_mask_pre(struct kprobe *p, struct pt_regs *regs)
 /*
  * kick_process(t) sends an IPI only to a task current on another CPU; a
  * task's on_cpu is that, a few instructions earlier. What the suites need
- * to tell a kick that owed no IPI from one whose IPI went uncounted.
+ * to tell a call that owed no kick IPI from one whose IPI went uncounted.
  */
-static bool twa_kick_due(struct task_struct *t)
+static bool twa_kick_ipi_owed(struct task_struct *t)
 {
 #ifdef CONFIG_SMP
 	return READ_ONCE(t->on_cpu) && task_cpu(t) != raw_smp_processor_id();
@@ -247,9 +257,9 @@ static int twa_kick_process_pre(struct kprobe *p, struct pt_regs *regs)
 	struct twa_notifier *n = twa_current_notifier();
 
 	if (n) {
-		atomic64_inc(&twa_kick_calls);
-		if (twa_kick_due((struct task_struct *)regs_get_kernel_argument(regs, 0)))
-			atomic64_inc(&twa_kicks_due);
+		atomic64_inc(&twa_kick_process_calls);
+		if (twa_kick_ipi_owed((struct task_struct *)regs_get_kernel_argument(regs, 0)))
+			atomic64_inc(&twa_kick_ipis_owed);
 		WRITE_ONCE(n->in_kick, true);
 	}
 	return 0;
@@ -325,14 +335,14 @@ static unsigned long twa_ipi_missed(void)
 static void twa_ipi_reset_counts(void)
 {
 	unsigned long flags;
-	int cpu, c, k;
+	int cpu, origin, vector;
 
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
-		for (c = 0; c < TWA_IPI_CLASSES; c++)
-			for (k = 0; k < TWA_IPI_KINDS; k++)
-				atomic64_set(&twa_ipi_cpus[cpu].n[c][k], 0);
-	atomic64_set(&twa_kick_calls, 0);
-	atomic64_set(&twa_kicks_due, 0);
+		for (origin = 0; origin < TWA_IPI_ORIGINS; origin++)
+			for (vector = 0; vector < TWA_IPI_VECTORS; vector++)
+				atomic64_set(&twa_ipi_cpus[cpu].n[origin][vector], 0);
+	atomic64_set(&twa_kick_process_calls, 0);
+	atomic64_set(&twa_kick_ipis_owed, 0);
 	atomic64_set(&twa_untracked, 0);
 	raw_spin_lock_irqsave(&twa_senders_lock, flags);
 	memset(twa_senders, 0, sizeof(twa_senders));
@@ -377,44 +387,47 @@ void twa_ipi_exit(void)
 /**
  * twa_ipi_sent - IPIs sent to a CPU, counted at the sender
  * @cpu: the receiving CPU
- * @class: kick, wake or other
+ * @origin: who sent them: our kick_process() (the kick IPI), our wake, other
  *
- * Return: the IPIs of @class sent to @cpu since reset; -1 if not counting.
+ * Return: the IPIs of @origin sent to @cpu since reset (RES and CAL); -1 if
+ * not counting.
  */
-s64 twa_ipi_sent(int cpu, enum twa_ipi_class class)
+s64 twa_ipi_sent(int cpu, enum twa_ipi_origin origin)
 {
 	struct twa_ipi_cpu *c;
 
 	if (!twa_ipi_cpus || cpu < 0 || cpu >= nr_cpu_ids)
 		return -1;
 	c = &twa_ipi_cpus[cpu];
-	return atomic64_read(&c->n[class][TWA_IPI_RES]) +
-	       atomic64_read(&c->n[class][TWA_IPI_CAL]);
+	return atomic64_read(&c->n[origin][TWA_IPI_RES]) +
+	       atomic64_read(&c->n[origin][TWA_IPI_CAL]);
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_sent);
 
 /**
- * twa_ipi_kick_calls - kick_process() calls from twa queueing calls
+ * twa_ipi_kick_process_calls - kick_process() calls from twa queueing calls
  *
- * Return: the calls since reset; -1 if not counting.
+ * Return: the calls since reset, native or backport, whether or not they
+ * sent an IPI; -1 if not counting.
  */
-s64 twa_ipi_kick_calls(void)
+s64 twa_ipi_kick_process_calls(void)
 {
-	return twa_ipi_cpus ? atomic64_read(&twa_kick_calls) : -1;
+	return twa_ipi_cpus ? atomic64_read(&twa_kick_process_calls) : -1;
 }
-EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_calls);
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_process_calls);
 
 /**
- * twa_ipi_kicks_due - kick_process() calls that had to send an IPI
+ * twa_ipi_kick_ipis_owed - kick_process() calls that had to send an IPI
  *
  * Return: the kick_process() calls from twa queueing calls whose target was
- * current on another CPU as it was called, since reset; -1 if not counting.
+ * current on another CPU as it was called (each owed a kick IPI), since
+ * reset; -1 if not counting.
  */
-s64 twa_ipi_kicks_due(void)
+s64 twa_ipi_kick_ipis_owed(void)
 {
-	return twa_ipi_cpus ? atomic64_read(&twa_kicks_due) : -1;
+	return twa_ipi_cpus ? atomic64_read(&twa_kick_ipis_owed) : -1;
 }
-EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kicks_due);
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_ipis_owed);
 
 /**
  * twa_ipi_probes_missed - probe hits the kprobes core dropped
@@ -435,18 +448,23 @@ void twa_ipi_show_feature(struct seq_file *m)
 
 void twa_ipi_show_stats(struct seq_file *m)
 {
-	seq_printf(m, "kick_calls %lld\n", atomic64_read(&twa_kick_calls));
-	seq_printf(m, "kicks_due %lld\n", atomic64_read(&twa_kicks_due));
+	seq_printf(m, "kick_process_calls %lld\n",
+		   atomic64_read(&twa_kick_process_calls));
+	seq_printf(m, "kick_ipis_owed %lld\n", atomic64_read(&twa_kick_ipis_owed));
 	seq_printf(m, "ipi_missed %lu\n", twa_ipi_cpus ? twa_ipi_missed() : 0);
 	seq_printf(m, "ipi_untracked %lld\n", atomic64_read(&twa_untracked));
 }
 
-/* One line per possible CPU: IPIs sent to it since reset, by class. */
+/*
+ * One line per possible CPU: IPIs sent to it since reset, by origin and
+ * vector (a kick IPI is a RES by definition). The header names the columns
+ * ORIGIN_VECTOR (before 0.2.0 the first was "kick"; readers skip it).
+ */
 void twa_ipi_show(struct seq_file *m)
 {
 	int cpu;
 
-	seq_puts(m, "# cpu kick wake_res wake_cal other_res other_cal\n");
+	seq_puts(m, "# cpu kick_ipi_res wake_res wake_cal other_res other_cal\n");
 	if (!twa_ipi_cpus)
 		return;
 	for_each_possible_cpu(cpu) {
@@ -469,7 +487,7 @@ void twa_ipi_show_senders(struct seq_file *m)
 	u64 dropped;
 	int i;
 
-	seq_puts(m, "# count class kind cpu caller\n");
+	seq_puts(m, "# count origin vector cpu caller\n");
 	copy = kmalloc(sizeof(twa_senders), GFP_KERNEL);
 	if (!copy || !twa_ipi_cpus)
 		goto out;
@@ -479,8 +497,8 @@ void twa_ipi_show_senders(struct seq_file *m)
 	raw_spin_unlock_irqrestore(&twa_senders_lock, flags);
 	for (i = 0; i < TWA_SENDERS && copy[i].count; i++)
 		seq_printf(m, "%llu %s %s %d %pS\n", copy[i].count,
-			   twa_ipi_class_names[copy[i].class],
-			   twa_ipi_kind_names[copy[i].kind], copy[i].cpu,
+			   twa_ipi_origin_names[copy[i].origin],
+			   twa_ipi_vector_names[copy[i].vector], copy[i].cpu,
 			   (void *)copy[i].caller);
 	if (dropped)
 		seq_printf(m, "%llu other any -1 (table full or busy)\n", dropped);

@@ -223,7 +223,7 @@ int twa_reset(void)
 	atomic64_set(&twa_stats.run, 0);
 	for (i = 0; i < TWA_ERR_COUNT; i++)
 		atomic64_set(&twa_stats.failed[i], 0);
-	atomic64_set(&twa_stats.kicks, 0);
+	atomic64_set(&twa_stats.backport_kick_process_calls, 0);
 	atomic64_set(&twa_stats.wakeups, 0);
 	atomic64_set(&twa_stats.queue_ns, 0);
 	atomic64_set(&twa_stats.latency_ns, 0);
@@ -249,7 +249,8 @@ void twa_stats_show(struct seq_file *m)
 	for (i = 0; i < TWA_ERR_COUNT; i++)
 		seq_printf(m, "failed_%s %lld\n", twa_err_names[i],
 			   atomic64_read(&twa_stats.failed[i]));
-	seq_printf(m, "kicks %lld\n", atomic64_read(&twa_stats.kicks));
+	seq_printf(m, "backport_kick_process_calls %lld\n",
+		   atomic64_read(&twa_stats.backport_kick_process_calls));
 	seq_printf(m, "wakeups %lld\n", atomic64_read(&twa_stats.wakeups));
 	seq_printf(m, "queue_ns %lld\n", atomic64_read(&twa_stats.queue_ns));
 	seq_printf(m, "latency_ns %lld\n", atomic64_read(&twa_stats.latency_ns));

@@ -32,6 +32,48 @@ NOTE = ("Counts and ratios are the result. Under emulation (TCG) absolute "
         "busy vCPU is irregular.")
 
 
+# Keys renamed so that "kick" alone names nothing (docs/report.md#renamed-keys):
+# a kick_process() call is a call, the reschedule IPI it sends a kick IPI.
+# The old names are deprecated and still read, until the next release:
+# upgrade() renames them in a record of twa-bench, or of a report.json.
+RENAMED = {
+    "scenario": {"kicks": "backport_kick_process_calls", "kick_calls": "kick_process_calls",
+                 "kicks_due": "kick_ipis_owed"},
+    "sweep": {"kick_calls": "kick_process_calls"},
+    "io_uring": {"kicks_per_op": "kick_ipis_per_op"},
+}
+RENAMED_SENT = {"kick": "kick_ipi"}                    # scenario "sent" {origin: IPIs}
+RENAMED_SENDER = {"class": "origin", "kind": "vector"}  # scenario "senders" [{...}]
+
+
+def upgrade(kind, rec):
+    """Rename @rec's deprecated keys (a record of @kind) in place; return it."""
+    for old, new in RENAMED.get(kind, {}).items():
+        if old in rec:
+            rec.setdefault(new, rec.pop(old))
+    if kind == "scenario":
+        sent = rec.get("sent")
+        if isinstance(sent, dict):
+            for old, new in RENAMED_SENT.items():
+                if old in sent:
+                    sent.setdefault(new, sent.pop(old))
+        for snd in rec.get("senders") or []:
+            for old, new in RENAMED_SENDER.items():
+                if old in snd:
+                    snd.setdefault(new, snd.pop(old))
+            if snd.get("origin") in RENAMED_SENT:
+                snd["origin"] = RENAMED_SENT[snd["origin"]]
+    return rec
+
+
+def upgrade_report(rep):
+    """A report.json written before the renames, read as today's."""
+    for kind, key in (("scenario", "scenarios"), ("sweep", "sweep"), ("io_uring", "io_uring")):
+        for rec in rep.get(key) or []:
+            upgrade(kind, rec)
+    return rep
+
+
 def read_bench(paths):
     env, scenarios, uring, baselines, sweep, tracers = None, [], [], [], [], []
     for path in paths:
@@ -42,6 +84,7 @@ def read_bench(paths):
                     continue
                 rec = json.loads(line)
                 kind = rec.pop("kind")
+                upgrade(kind, rec)
                 if kind == "env":
                     env = env or rec
                 elif kind == "scenario":
@@ -62,9 +105,9 @@ def read_bench(paths):
 def fill_scenario(s, none_cost):
     """Give every scenario the same keys; add the cost ratio against none."""
     if not s.get("supported", True):
-        s.update(items=0, ran=0, ipis=0, ipis_per_item=None, res=0, cal=0, kicks=0,
-                 wakeups=0, sender_side=False, sent=None, kick_calls=None,
-                 kick_ipis_per_item=None, senders=[], ran_before_syscall=None, latency_ns=None,
+        s.update(items=0, ran=0, ipis=0, ipis_per_item=None, res=0, cal=0,
+                 backport_kick_process_calls=0, wakeups=0, sender_side=False, sent=None,
+                 kick_process_calls=None, kick_ipis_owed=None, kick_ipis_per_item=None, senders=[], ran_before_syscall=None, latency_ns=None,
                  queue_ns_per_item=None, queue_cost_vs_none=None, error=None,
                  poke=None, poke_after_ms=None, latency_quantiles_ns=None, target_lost=None,
                  osnoise=None)
@@ -72,6 +115,7 @@ def fill_scenario(s, none_cost):
     base = none_cost.get((s["target"], s["impl"]))
     q = s.get("queue_ns_per_item")
     s["queue_cost_vs_none"] = round(q / base, 3) if base and q is not None else None
+    s.setdefault("kick_ipis_owed", None)  # before 0.2.0 the bench did not write it
     s.setdefault("latency_quantiles_ns", None)
     s.setdefault("target_lost", None)
     s.setdefault("osnoise", None)
@@ -110,7 +154,7 @@ def headline(env, scenarios, sweep=()):
     if not sig or not nip:
         return None
 
-    def kicks(s):
+    def ipis(s):
         return s["kick_ipis_per_item"] if s.get("sender_side") else s["ipis_per_item"]
 
     def lost(s):
@@ -122,7 +166,7 @@ def headline(env, scenarios, sweep=()):
         saved = lost(sig) - lost(nip)
     h = {
         "target": "spinner", "impl": impl,
-        "ipis_saved_per_item": round(kicks(sig) - kicks(nip), 3),
+        "ipis_saved_per_item": round(ipis(sig) - ipis(nip), 3),
         "target_ns_saved_per_item": saved,
         "target_saving_rate_per_s": rate,
         "latency_p50_ns": {"signal": lat(sig, "p50"), "signal_no_ipi": lat(nip, "p50"),
@@ -163,7 +207,7 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=(
         u["ops_per_s_vs_default"] = round(u["ops_per_s"] / default["ops_per_s"], 3) if ok else None
         if not u["supported"] or not u["stimulus_supported"]:
             u["ipis_per_op"] = None
-            u["kicks_per_op"] = None
+            u["kick_ipis_per_op"] = None
             u["ops_per_s"] = None
     return {
         "kernel": env["kernel"],
@@ -198,7 +242,7 @@ def us(ns):
 
 
 def scenario_table(rep):
-    head = ("| target | mode | impl | items | ran | kick IPIs/item (sent) | kick calls | "
+    head = ("| target | mode | impl | items | ran | kick IPIs/item (sent) | kick_process() calls | "
             "wake IPIs (sent) | other IPIs (sent) | IPIs/item (received) | RES | CAL | "
             "ran before syscall | p50 us | p90 us | p99 us | max us | queue ns/item | cost vs none | "
             "target interruptions/item | target lost us/item | if not run: after |")
@@ -213,7 +257,7 @@ def scenario_table(rep):
         tl = s.get("target_lost") or {}
         rows.append("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             s["target"], s["mode"], s["impl"], s["items"], s["ran"],
-            fmt(s.get("kick_ipis_per_item")), fmt(s.get("kick_calls")),
+            fmt(s.get("kick_ipis_per_item")), fmt(s.get("kick_process_calls")),
             fmt(sent.get("wake")), fmt(sent.get("other")), fmt(s["ipis_per_item"]),
             s["res"], s["cal"], fmt(s["ran_before_syscall"]),
             us(lat.get("p50")), us(lat.get("p90")), us(lat.get("p99")), us(lat.get("max")),
@@ -318,7 +362,7 @@ def uring_table(rep, stimulus="pipe"):
             continue
         rows.append("| %s | yes | %d | %s | %s | %.0f | %s | %d |" % (
             u["setup"], u["ops"],
-            fmt(u.get("kicks_per_op")) if u.get("sender_side") else "-",
+            fmt(u.get("kick_ipis_per_op")) if u.get("sender_side") else "-",
             fmt(u["ipis_per_op"]), u["ops_per_s"],
             fmt(u["ops_per_s_vs_default"], 2), u["saw_taskrun"]))
     return rows
@@ -333,8 +377,8 @@ def markdown(rep):
                                    "yes" if rep["native_signal_no_ipi"] else "no",
                                    rep["nohz_full"], rep["wake_up_state"]),
         "Items queued one at a time from CPU 0 to a target on CPU 1. Sent: IPIs to CPU 1 "
-        "counted at the sender by the module's kprobes (kick: kick_process() from our "
-        "queueing; wake: any other IPI from our queueing; other: everyone else). Received: "
+        "counted at the sender by the module's kprobes (kick IPI: sent by kick_process() "
+        "from our queueing; wake: any other IPI from our queueing; other: everyone else). Received: "
         "RES + CAL on CPU 1 from /proc/interrupts, which includes the others and any IPI "
         "the poke itself causes (last column: what made the target enter the kernel if the "
         "item had not run by then). " + NOTE,
@@ -546,7 +590,7 @@ def combine(args):
     reps = []
     for path in args.results:
         with open(path) as f:
-            reps.append(json.load(f))
+            reps.append(upgrade_report(json.load(f)))
     kernels = [r["kernel"] for r in reps]
     keys = []
     for r in reps:
@@ -590,7 +634,7 @@ def combine(args):
             if not u or not u["supported"]:
                 cells = ["unsupported", "-", "-"]
             else:
-                cells = [fmt(u.get("kicks_per_op")), fmt(u["ipis_per_op"]), fmt(u["ops_per_s_vs_default"], 2)]
+                cells = [fmt(u.get("kick_ipis_per_op")), fmt(u["ipis_per_op"]), fmt(u["ops_per_s_vs_default"], 2)]
             urows.append("| %s | %s | %s | %s |" % (name, r["kernel"], arch[r["kernel"]], " | ".join(cells)))
     heads = ["- " + r["headline"]["text"] for r in reps if r.get("headline")]
     md = "\n".join(["# twa-noipi: kernels compared", "",

@@ -365,17 +365,19 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 		j << ",\"items\":" << s.items << ",\"ran\":" << s.ran << ",\"ipis\":" << s.ipis()
 		  << ",\"res\":" << s.res << ",\"cal\":" << s.cal
 		  << ",\"ipis_per_item\":" << s.per_item(static_cast<double>(s.ipis()))
-		  << ",\"kicks\":" << s.kicks << ",\"wakeups\":" << s.wakeups
+		  << ",\"backport_kick_process_calls\":" << s.backport_kick_process_calls
+		  << ",\"wakeups\":" << s.wakeups
 		  << ",\"sender_side\":" << (s.sender_side ? "true" : "false")
-		  << ",\"sent\":{\"kick\":" << s.sent.kick << ",\"wake\":" << s.sent.wake()
+		  << ",\"sent\":{\"kick_ipi\":" << s.sent.kick_ipi << ",\"wake\":" << s.sent.wake()
 		  << ",\"other\":" << s.sent.other() << "}"
-		  << ",\"kick_calls\":" << s.kick_calls
-		  << ",\"kick_ipis_per_item\":" << s.per_item(static_cast<double>(s.sent.kick))
+		  << ",\"kick_process_calls\":" << s.kick_process_calls
+		  << ",\"kick_ipis_owed\":" << s.kick_ipis_owed
+		  << ",\"kick_ipis_per_item\":" << s.per_item(static_cast<double>(s.sent.kick_ipi))
 		  << ",\"senders\":[";
 		for (std::size_t i = 0; i < s.senders.size(); i++)
 			j << (i ? "," : "") << "{\"count\":" << s.senders[i].count
-			  << ",\"class\":" << json_str(s.senders[i].cls)
-			  << ",\"kind\":" << json_str(s.senders[i].kind)
+			  << ",\"origin\":" << json_str(s.senders[i].origin)
+			  << ",\"vector\":" << json_str(s.senders[i].vector)
 			  << ",\"caller\":" << json_str(s.senders[i].caller) << "}";
 		j << "],\"ran_before_syscall\":";
 		if (before_syscall < 0)
@@ -473,10 +475,11 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	j << ",\"seconds\":" << produce_s << ",\"window_s\":" << window_s
 	  << ",\"queued\":" << queued << ",\"refused\":" << refused << ",\"ran\":" << st.run()
 	  << ",\"achieved_per_s\":" << static_cast<double>(queued) / produce_s
-	  << ",\"kick_calls\":" << st.kick_calls() << ",\"kick_ipis\":" << sent.kick
+	  << ",\"kick_process_calls\":" << st.kick_process_calls()
+	  << ",\"kick_ipis_owed\":" << st.kick_ipis_owed() << ",\"kick_ipis\":" << sent.kick_ipi
 	  << ",\"other_ipis\":" << sent.other()
-	  << ",\"kick_ipis_per_s\":" << static_cast<double>(sent.kick) / window_s
-	  << ",\"kick_ipis_per_item\":" << static_cast<double>(sent.kick) / per
+	  << ",\"kick_ipis_per_s\":" << static_cast<double>(sent.kick_ipi) / window_s
+	  << ",\"kick_ipis_per_item\":" << static_cast<double>(sent.kick_ipi) / per
 	  << ",\"interruptions_per_s\":" << lost.count / window_s
 	  << ",\"lost_ns_per_s\":" << std::lround(lost.ns / window_s)
 	  << ",\"lost_ns_per_item\":" << std::lround(lost.ns / per)
@@ -582,7 +585,7 @@ std::string uring_json(const UringResult& r)
 	  << ",\"ops\":" << r.ops << ",\"ipis\":" << r.ipis
 	  << ",\"ipis_per_op\":" << r.ipis_per_op()
 	  << ",\"sender_side\":" << (r.sender_side ? "true" : "false")
-	  << ",\"kick_ipis\":" << r.kick_ipis << ",\"kicks_per_op\":" << r.kicks_per_op()
+	  << ",\"kick_ipis\":" << r.kick_ipis << ",\"kick_ipis_per_op\":" << r.kick_ipis_per_op()
 	  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun << "}";
 	return j.str();
 }

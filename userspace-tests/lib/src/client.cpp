@@ -108,6 +108,9 @@ KeyValues parse_key_values(std::string_view text)
 std::int64_t Stats::get(const std::string& key) const
 {
 	auto it = raw.find(key);
+	for (const auto& r : kStatsRenamed)
+		if (it == raw.end() && key == r.key)
+			it = raw.find(r.deprecated);
 	std::int64_t v;
 	if (it == raw.end() || !parse_num(std::string_view(it->second), v))
 		return -1;
@@ -170,7 +173,7 @@ std::string Features::task_work_add_via() const { return get("task_work_add"); }
 IpiCounts IpiCounts::operator-(const IpiCounts& o) const
 {
 	return {cpu,
-	        kick - o.kick,
+	        kick_ipi - o.kick_ipi,
 	        wake_res - o.wake_res,
 	        wake_cal - o.wake_cal,
 	        other_res - o.other_res,
@@ -185,7 +188,7 @@ std::vector<IpiCounts> parse_ipis(std::string_view text)
 		if (w.empty() || w[0].front() == '#')
 			return;
 		IpiCounts c;
-		if (w.size() != 6 || !parse_num(w[0], c.cpu) || !parse_num(w[1], c.kick) ||
+		if (w.size() != 6 || !parse_num(w[0], c.cpu) || !parse_num(w[1], c.kick_ipi) ||
 		    !parse_num(w[2], c.wake_res) || !parse_num(w[3], c.wake_cal) ||
 		    !parse_num(w[4], c.other_res) || !parse_num(w[5], c.other_cal))
 			throw std::runtime_error("ipis: malformed line '" + std::string(line) +
@@ -216,8 +219,8 @@ std::vector<IpiSender> parse_ipi_senders(std::string_view text)
 		if (w.size() < 5 || !parse_num(w[0], s.count) || !parse_num(w[3], s.cpu))
 			throw std::runtime_error("ipi_senders: malformed line '" +
 			                         std::string(line) + "'");
-		s.cls = w[1];
-		s.kind = w[2];
+		s.origin = w[1] == "kick" ? "kick_ipi" : w[1]; // deprecated name
+		s.vector = w[2];
 		for (std::size_t i = 4; i < w.size(); i++) {
 			if (i > 4)
 				s.caller.push_back(' ');
@@ -228,11 +231,11 @@ std::vector<IpiSender> parse_ipi_senders(std::string_view text)
 	return out;
 }
 
-std::uint64_t kick_process_ipis(const std::vector<IpiSender>& senders, int cpu)
+std::uint64_t kick_ipis_any_caller(const std::vector<IpiSender>& senders, int cpu)
 {
 	std::uint64_t n = 0;
 	for (const auto& s : senders)
-		if (s.cpu == cpu && s.kind == "res" && s.caller.rfind("kick_process+", 0) == 0)
+		if (s.cpu == cpu && s.vector == "res" && s.caller.rfind("kick_process+", 0) == 0)
 			n += s.count;
 	return n;
 }

@@ -104,7 +104,7 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 	r.supported = true;
 	Client twa;
 	r.sender_side = twa.features().ipi_count();
-	auto kicks0 = r.sender_side ? kick_process_ipis(twa.ipi_senders(), reaper_cpu) : 0;
+	auto kick_ipis0 = r.sender_side ? kick_ipis_any_caller(twa.ipi_senders(), reaper_cpu) : 0;
 	auto before = InterruptTable::read();
 	auto t0 = std::chrono::steady_clock::now();
 	for (int i = 0; i < ops; i++) {
@@ -120,7 +120,7 @@ UringResult run_ring(const UringSetup& setup, int ops, int reaper_cpu)
 	r.ops = ops;
 	r.ipis = ipi_delta(before, after, reaper_cpu);
 	if (r.sender_side)
-		r.kick_ipis = kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
+		r.kick_ipis = kick_ipis_any_caller(twa.ipi_senders(), reaper_cpu) - kick_ipis0;
 	counted.store(true, std::memory_order_release);
 	reaper.join();
 	r.ops_per_s = secs > 0 ? ops / secs : 0;
@@ -172,8 +172,8 @@ UringResult run_ring_nop_tw(const UringSetup& setup, int ops, int reaper_cpu)
 		if (r.stimulus_supported) {
 			Client twa;
 			r.sender_side = twa.features().ipi_count();
-			auto kicks0 =
-			    r.sender_side ? kick_process_ipis(twa.ipi_senders(), reaper_cpu) : 0;
+			auto kick_ipis0 =
+			    r.sender_side ? kick_ipis_any_caller(twa.ipi_senders(), reaper_cpu) : 0;
 			auto before = InterruptTable::read();
 			auto t0 = std::chrono::steady_clock::now();
 			for (int i = 0; i < ops; i++) {
@@ -188,8 +188,8 @@ UringResult run_ring_nop_tw(const UringSetup& setup, int ops, int reaper_cpu)
 			r.ops = ops;
 			r.ipis = ipi_delta(before, after, reaper_cpu);
 			if (r.sender_side)
-				r.kick_ipis =
-				    kick_process_ipis(twa.ipi_senders(), reaper_cpu) - kicks0;
+				r.kick_ipis = kick_ipis_any_caller(twa.ipi_senders(), reaper_cpu) -
+				              kick_ipis0;
 			r.ops_per_s = secs > 0 ? ops / secs : 0;
 		}
 		io_uring_queue_exit(&ring);
@@ -203,11 +203,11 @@ std::string uring_line(const UringResult& r)
 	char buf[320];
 	std::snprintf(buf, sizeof(buf),
 	              "# uring setup=%s supported=%d errno=%d ops=%d ipis=%llu ipis_per_op=%.3f "
-	              "sent_kick=%llu kicks_per_op=%.3f saw_taskrun=%d ops_per_s=%.0f",
+	              "kick_ipis=%llu kick_ipis_per_op=%.3f saw_taskrun=%d ops_per_s=%.0f",
 	              r.setup.c_str(), r.supported, r.setup_errno, r.ops,
 	              static_cast<unsigned long long>(r.ipis), r.ipis_per_op(),
-	              static_cast<unsigned long long>(r.kick_ipis), r.kicks_per_op(), r.saw_taskrun,
-	              r.ops_per_s);
+	              static_cast<unsigned long long>(r.kick_ipis), r.kick_ipis_per_op(),
+	              r.saw_taskrun, r.ops_per_s);
 	return buf;
 }
 

@@ -33,21 +33,41 @@ std::optional<Impl> impl_from_string(std::string_view s);
 using KeyValues = std::map<std::string, std::string>;
 KeyValues parse_key_values(std::string_view text);
 
+// The stats file's keys as the module prints them now, and the names they
+// had before 0.2.0 (deprecated: still read, until the next release). "kick"
+// alone names nothing: a kick_process() call is a call, the reschedule IPI
+// it sends a kick IPI (docs/module.md#names).
+struct RenamedKey {
+	const char* key;
+	const char* deprecated;
+};
+inline constexpr RenamedKey kStatsRenamed[] = {
+    {"backport_kick_process_calls", "kicks"},
+    {"kick_process_calls", "kick_calls"},
+    {"kick_ipis_owed", "kicks_due"},
+};
+
 struct Stats {
 	KeyValues raw;
-	std::int64_t get(const std::string& key) const; // -1 if absent
+	// -1 if absent; a renamed key is also found under its deprecated name.
+	std::int64_t get(const std::string& key) const;
 	std::int64_t queued() const { return get("queued"); }
 	std::int64_t run() const { return get("run"); }
 	std::int64_t outstanding() const { return get("outstanding"); }
 	std::int64_t failed() const { return get("failed"); }
-	std::int64_t kicks() const { return get("kicks"); }
+	// kick_process() calls the backport's notify made (its own counter).
+	std::int64_t backport_kick_process_calls() const
+	{
+		return get("backport_kick_process_calls");
+	}
 	std::int64_t wakeups() const { return get("wakeups"); }
 	std::int64_t queue_ns() const { return get("queue_ns"); }
-	// kick_process() calls made inside twa queueing calls, native or backport.
-	std::int64_t kick_calls() const { return get("kick_calls"); }
-	// Of those, the calls that found the target current on another CPU: the
-	// kicks that owed an IPI.
-	std::int64_t kicks_due() const { return get("kicks_due"); }
+	// kick_process() calls made inside twa queueing calls, native or
+	// backport, seen by the module's kprobe.
+	std::int64_t kick_process_calls() const { return get("kick_process_calls"); }
+	// Of those, the calls that found the target current on another CPU:
+	// each owed a kick IPI.
+	std::int64_t kick_ipis_owed() const { return get("kick_ipis_owed"); }
 };
 Stats parse_stats(std::string_view text);
 
@@ -91,19 +111,20 @@ struct ItemRecord {
 // Throws std::runtime_error on a malformed line.
 std::vector<ItemRecord> parse_items(std::string_view text);
 
-// One line of the "ipis" file: IPIs sent to one CPU since reset, by sender.
+// One line of the "ipis" file: IPIs sent to one CPU since reset, by origin
+// (who sent them) and vector (RES or CAL).
 struct IpiCounts {
 	int cpu = 0;
-	std::uint64_t kick = 0;      // RES sent by kick_process() in a twa queueing call
+	std::uint64_t kick_ipi = 0;  // RES sent by kick_process() in a twa queueing call
 	std::uint64_t wake_res = 0;  // other IPIs sent from a twa queueing call:
 	std::uint64_t wake_cal = 0;  //   the wakeup of a sleeping target
 	std::uint64_t other_res = 0; // everything else: background
 	std::uint64_t other_cal = 0;
 
 	std::uint64_t wake() const { return wake_res + wake_cal; }
-	std::uint64_t ours() const { return kick + wake(); } // sent by our queueing
+	std::uint64_t ours() const { return kick_ipi + wake(); } // sent by our queueing
 	std::uint64_t other() const { return other_res + other_cal; }
-	std::uint64_t res() const { return kick + wake_res + other_res; }
+	std::uint64_t res() const { return kick_ipi + wake_res + other_res; }
 	std::uint64_t cal() const { return wake_cal + other_cal; }
 	std::uint64_t total() const { return ours() + other(); }
 	IpiCounts operator-(const IpiCounts& o) const;
@@ -113,20 +134,22 @@ std::vector<IpiCounts> parse_ipis(std::string_view text);
 // The counts for @cpu; all zero if the file has no line for it.
 IpiCounts ipis_for(const std::vector<IpiCounts>& all, int cpu);
 
-// One line of "ipi_senders": who sent IPIs to which CPU.
+// One line of "ipi_senders": who sent IPIs to which CPU. Before 0.2.0 the
+// origin kick_ipi was printed "kick"; the parser reads it as kick_ipi.
 struct IpiSender {
 	std::uint64_t count = 0;
-	std::string cls;  // kick, wake, other
-	std::string kind; // res, cal
+	std::string origin; // kick_ipi, wake, other
+	std::string vector; // res, cal
 	int cpu = 0;
 	std::string caller; // symbol+off/size [module]
 };
 // Throws std::runtime_error on a malformed line.
 std::vector<IpiSender> parse_ipi_senders(std::string_view text);
 
-// Reschedule IPIs sent to @cpu by kick_process(), whoever called it (our
-// queueing, io_uring's task_work_add(), a signal): summed from ipi_senders.
-std::uint64_t kick_process_ipis(const std::vector<IpiSender>& senders, int cpu);
+// Kick IPIs (reschedule IPIs sent by kick_process()) to @cpu, whoever called
+// it (our queueing, io_uring's task_work_add(), a signal): summed from
+// ipi_senders. The origin kick_ipi counts only our queueing's.
+std::uint64_t kick_ipis_any_caller(const std::vector<IpiSender>& senders, int cpu);
 
 class Client {
 public:

@@ -28,10 +28,10 @@ struct Sample {
 	// by who sent them; valid if sender_side.
 	bool sender_side = false;
 	IpiCounts sent;
-	std::int64_t kick_calls = 0;    // kick_process() calls from our queueing
-	std::int64_t kicks_due = 0;     // of those, with the target on another CPU
-	std::vector<IpiSender> senders; // to the target CPU
-	std::int64_t kicks = 0;
+	std::int64_t kick_process_calls = 0;          // kick_process() calls from our queueing
+	std::int64_t kick_ipis_owed = 0;              // of those, with the target on another CPU
+	std::vector<IpiSender> senders;               // to the target CPU
+	std::int64_t backport_kick_process_calls = 0; // the backport's own counter
 	std::int64_t wakeups = 0;
 	std::int64_t queue_ns = 0;
 	std::chrono::milliseconds elapsed{0}; // wall time of the measurement
@@ -79,7 +79,7 @@ std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duratio
 
 // One parseable line per measurement: "# ipi key=value ...".
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s);
-// "# sender count=N class=C kind=K caller=SYM" lines for the target CPU.
+// "# sender count=N origin=O vector=V caller=SYM" lines for the target CPU.
 std::string sender_lines(const Sample& s);
 
 int env_int(const char* name, int def);

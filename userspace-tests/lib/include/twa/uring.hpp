@@ -24,14 +24,14 @@ struct UringResult {
 	int setup_errno = 0;
 	int ops = 0;
 	std::uint64_t ipis = 0; // receiver side: RES + CAL on the reaper's CPU
-	// Sender side, where twa_noipi counts IPIs: reschedule IPIs that
-	// kick_process() sent to the reaper's CPU (io_uring's TWA_SIGNAL kicks).
+	// Sender side, where twa_noipi counts IPIs: kick IPIs, the reschedule
+	// IPIs kick_process() sent to the reaper's CPU (io_uring's TWA_SIGNAL).
 	bool sender_side = false;
 	std::uint64_t kick_ipis = 0;
 	int saw_taskrun = 0; // ops during which IORING_SQ_TASKRUN was seen set
 	double ops_per_s = 0;
 	double ipis_per_op() const { return ops ? static_cast<double>(ipis) / ops : 0; }
-	double kicks_per_op() const { return ops ? static_cast<double>(kick_ipis) / ops : 0; }
+	double kick_ipis_per_op() const { return ops ? static_cast<double>(kick_ipis) / ops : 0; }
 };
 
 // The reaper, pinned to @reaper_cpu, owns the ring: it submits a read on an
