@@ -395,7 +395,7 @@ up_to_date() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 # products), one path a line.
 src_files() {
 	(cd "$TWA_ROOT" && find "$@" -type f \( -name '*.[ch]' -o -name '*.[ch]pp' \
-		-o -name Kbuild -o -name Makefile -o -name '*.sh' -o -name '*.config' \
+		-o -name Kbuild -o -name 'Kbuild.*' -o -name Makefile -o -name '*.sh' -o -name '*.config' \
 		-o -name CMakeLists.txt -o -name '.clang-*' -o -name init \) |
 		sort | sed "s#^#$TWA_ROOT/#")
 }
