@@ -29,17 +29,20 @@
 
 #include "../../twa_noipi_shim.h"
 
+/* Case (a), the mode native and task_work_add() exported: nothing here. */
 #if !defined(TWA_SHIM_KERNEL_TWA_SIGNAL_NO_IPI) || !defined(TWA_SHIM_EXPORT_TASK_WORK_ADD)
 #if defined(TWA_SHIM_BACKPORT) && \
 	(defined(TWA_SHIM_EXPORT_TASK_WORK_ADD) || defined(TWA_SHIM_EXPORT_REGISTER_KPROBE))
+/* Cases (b) and (c): twa_noipi loads here, and reaches task_work_add(). */
 #ifndef TWA_SHIM_KERNEL_TWA_SIGNAL_NO_IPI
 #define TWA_SIGNAL_NO_IPI	TWA_SHIM_SIGNAL_NO_IPI
 #endif
 #define task_work_add		twa_shim_task_work_add
 #elif defined(TWA_SHIM_EXPORT_TASK_WORK_ADD)
-/* The kernel's task_work_add() serves every mode but this one. */
+/* No backport possible: the kernel's serves every mode but this one. */
 #define TWA_SIGNAL_NO_IPI	twa_shim_no_signal_no_ipi(TWA_SIGNAL)
 #else
+/* Neither exported nor reachable by twa_noipi: the error says so. */
 #define task_work_add		twa_shim_no_task_work_add
 #ifndef TWA_SHIM_KERNEL_TWA_SIGNAL_NO_IPI
 #define TWA_SIGNAL_NO_IPI	twa_shim_no_signal_no_ipi(TWA_SIGNAL)
