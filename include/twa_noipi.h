@@ -3,6 +3,16 @@
  * twa-noipi: TWA_SIGNAL_NO_IPI-style task_work notification on every
  * supported kernel. Native where the kernel has it (5.19+), a backport of
  * __set_notify_signal() where it does not, same call either way.
+ *
+ * Which to use: a new module should not include this header. It should be
+ * written as upstream code, task_work_add(task, work, TWA_SIGNAL_NO_IPI)
+ * with the kernel's <linux/task_work.h>, and built through the shim (one
+ * line in its Kbuild: include .../include/shim/Kbuild.include), which adds
+ * only what the target kernel lacks: on a kernel with the mode and the
+ * export such a module does not depend on twa_noipi at all
+ * (examples/consumer/). This API is for what the shim does not express:
+ * choosing native or backport per call, side by side (the bench, the test
+ * suites), and asking which the kernel has.
  */
 #ifndef _TWA_NOIPI_H
 #define _TWA_NOIPI_H
@@ -79,8 +89,21 @@ int twa_task_work_add(struct task_struct *task, struct callback_head *work,
  * For a module whose task_work callbacks end with module_put(): call from
  * its exit function. Returns once no task can still be executing such a
  * callback's last instructions (an RCU-tasks grace period where the kernel
- * exports one, an RCU grace period on kernels without preemption).
+ * exports one, an RCU grace period on kernels without preemption). On a
+ * preemptible kernel without RCU-tasks nothing can promise that: there
+ * (TWA_CAN_SYNCHRONIZE_CALLBACKS undefined) a module must have no exit
+ * function, so that the kernel refuses its rmmod, as twa_noipi does.
  */
 void twa_synchronize_callbacks(void);
+
+/*
+ * Defined where twa_synchronize_callbacks() makes rmmod safe: RCU-tasks
+ * (exported wherever it is built), or no preemption. The same test a
+ * module can make with the kernel's own synchronize_rcu_tasks(), which
+ * <linux/rcupdate.h> turns into synchronize_rcu() without RCU-tasks.
+ */
+#if defined(CONFIG_TASKS_RCU) || !defined(CONFIG_PREEMPTION)
+#define TWA_CAN_SYNCHRONIZE_CALLBACKS
+#endif
 
 #endif /* _TWA_NOIPI_H */

@@ -10,6 +10,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "../include/twa_noipi_shim.h"
 
 /*
  * The three functions below are Linux 5.19's (include/linux/sched/signal.h
@@ -147,3 +148,45 @@ int twa_task_work_add(struct task_struct *task, struct callback_head *work,
 	return __twa_task_work_add(task, work, mode, impl);
 }
 EXPORT_SYMBOL_GPL(twa_task_work_add);
+
+/* The twa_mode of a notify value, if it is one of the four; else -1. */
+static int twa_shim_mode(enum task_work_notify_mode notify)
+{
+	if (notify == TWA_NONE)
+		return TWA_MODE_NONE;
+	if (notify == TWA_RESUME)
+		return TWA_MODE_RESUME;
+	if (notify == TWA_SIGNAL)
+		return TWA_MODE_SIGNAL;
+#ifdef TWA_HAVE_TWA_SIGNAL_NO_IPI
+	if (notify == TWA_SIGNAL_NO_IPI)
+		return TWA_MODE_SIGNAL_NO_IPI;
+#else
+	if (notify == TWA_SHIM_SIGNAL_NO_IPI)
+		return TWA_MODE_SIGNAL_NO_IPI;
+#endif
+	return -1;
+}
+
+/*
+ * The shim's task_work_add() (include/shim/linux/task_work.h; kernel-doc in
+ * include/twa_noipi_shim.h). The four modes go through
+ * __twa_task_work_add(), native where the kernel has the mode, so that the
+ * IPI counts file what a consumer's call sends as a twa queueing call's;
+ * a mode of the kernel's own beyond those (TWA_NMI_CURRENT, 6.11+) goes to
+ * its task_work_add() as it is.
+ */
+int twa_shim_task_work_add(struct task_struct *task, struct callback_head *work,
+			   enum task_work_notify_mode notify)
+{
+	int mode = twa_shim_mode(notify);
+	int ret, slot;
+
+	if (mode >= 0)
+		return __twa_task_work_add(task, work, mode, TWA_IMPL_AUTO);
+	slot = twa_ipi_notify_begin();
+	ret = task_work_add(task, work, notify);
+	twa_ipi_notify_end(slot);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(twa_shim_task_work_add);

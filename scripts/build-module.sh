@@ -62,7 +62,8 @@ fi
 if grep -E 'warning:' "$out/build.log" >&2; then
 	die "$k: module build has warnings (full log: $out/build.log)"
 fi
-# The example consumer links against twa_noipi's exports only.
+# The example consumer: upstream code built through include/shim/, which
+# links it against twa_noipi's exports where the kernel lacks something.
 if ! "${run[@]}" make -C "$mkdir" M="$out/examples/consumer" "${cc[@]}" \
 	KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" modules >"$out/consumer.log" 2>&1; then
 	tail -30 "$out/consumer.log" >&2
@@ -72,6 +73,11 @@ if grep -E 'warning:' "$out/consumer.log" >&2; then
 	die "$k: example consumer build has warnings"
 fi
 cp "$out/examples/consumer/twa_consumer.ko" "$out/"
+# Built through the shim: its depends must be what the kernel's case says.
+# shellcheck disable=SC2153 # KSRC comes from kernel.env
+"$TWA_ROOT/scripts/consumer-case.sh" --ko "$out/twa_consumer.ko" "${KSRC:-$KDIR}" "$KDIR" \
+	>"$out/consumer.case" || die "$k: example consumer depends on the wrong modules"
+log "$k: example consumer: $(cat "$out/consumer.case")"
 ls "$out"/*.ko >/dev/null
 artefact_put "modules-$k" "$key" "$out"/*.ko "$out/Module.symvers" "$out"/*.log
 echo "$key" >"$out/.key"

@@ -15,6 +15,8 @@ Usage: scripts/check.sh   (make check)
   kernel-doc    scripts/kernel-doc -none -v -Werror (same tree) on include/ and
                 module/, and every function the module exports documented
   sparse        the module built with C=2 against kernel $TWA_KERNEL_DEFAULT's headers
+  shim          scripts/shim-test.sh: the shim's choices (include/shim/) for
+                kernels that lack what $TWA_KERNEL_DEFAULT has, simulated on its headers
   shellcheck    every script
   clang-format  the C++ against .clang-format (--dry-run --Werror)
   clang-tidy    the C++ against userspace-tests/.clang-tidy
@@ -104,6 +106,8 @@ run_sparse() {
 	log "sparse: $(grep -c '  CHECK' "$log") files clean"
 }
 
+run_shim() { "$TWA_ROOT/scripts/shim-test.sh" "$TWA_KERNEL_DEFAULT"; }
+
 run_shellcheck() {
 	shellcheck -x "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh "$TWA_ROOT/guest/init" \
 		"$TWA_ROOT/.ci/run"
@@ -148,6 +152,8 @@ gate checkpatch run_checkpatch "${kc[@]}" "$TWA_TOOLS_KERNEL"
 gate kernel-doc run_kernel_doc "${kc[@]}" "$TWA_TOOLS_KERNEL"
 gate sparse run_sparse "${ms[@]}" "$(version sparse)" "$TWA_KERNEL_DEFAULT" \
 	"$TWA_CACHE/kernels/$TWA_KERNEL_DEFAULT/current/kernel.env"
+gate shim run_shim "${ms[@]}" "$TWA_ROOT/scripts/shim-test.sh" \
+	"$TWA_ROOT/scripts/consumer-case.sh" "$TWA_CACHE/kernels/$TWA_KERNEL_DEFAULT/current/kernel.env"
 gate shellcheck run_shellcheck "${sh[@]}" "$(version shellcheck)"
 gate clang-format run_clang_format "${cxx[@]}" "$TWA_ROOT/.clang-format" \
 	"$(version clang-format)"

@@ -453,7 +453,7 @@ artefact_put() {
 # products), one path a line.
 src_files() {
 	(cd "$TWA_ROOT" && find "$@" -type f \( -name '*.[ch]' -o -name '*.[ch]pp' \
-		-o -name Kbuild -o -name Makefile -o -name '*.sh' -o -name '*.config' \
+		-o -name Kbuild -o -name 'Kbuild.*' -o -name Makefile -o -name '*.sh' -o -name '*.config' \
 		-o -name CMakeLists.txt -o -name '.clang-*' -o -name init \) |
 		sort | sed "s#^#$TWA_ROOT/#")
 }

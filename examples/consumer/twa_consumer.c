@@ -1,23 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Example consumer of the twa-noipi API: queue task_work to a task with
- * TWA_SIGNAL_NO_IPI semantics on any supported kernel (native on 5.19+,
- * the backport before), through include/twa_noipi.h alone.
+ * Example consumer: upstream code that queues task_work with
+ * TWA_SIGNAL_NO_IPI (Linux 5.19), against the kernel's headers alone. Built
+ * through twa-noipi's shim (see Kbuild), it runs on every kernel twa_noipi
+ * supports: on those with the mode and the task_work_add() export it is
+ * the kernel's own task_work_add() and the module needs nothing of ours;
+ * elsewhere the shim makes the same call twa_noipi's.
  *
  * Write a TID to /sys/kernel/debug/twa_consumer/queue; read "run" for the
- * number of items that ran.
+ * number of items that ran, "pending" for those queued and not yet run.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
-
-#include <twa_noipi.h>
 
 static struct dentry *consumer_dir;
 static atomic_t consumer_pending;
@@ -46,14 +48,19 @@ static int consumer_queue(pid_t tid)
 	rcu_read_unlock();
 	if (!task)
 		return -ESRCH;
+	/* A kernel thread never returns to user mode: its work would wait. */
+	if (task->flags & PF_KTHREAD) {
+		put_task_struct(task);
+		return -EINVAL;
+	}
 	it = kmalloc(sizeof(*it), GFP_KERNEL_ACCOUNT);
 	ret = it ? 0 : -ENOMEM;
 	if (it) {
 		__module_get(THIS_MODULE);
 		atomic_inc(&consumer_pending);
 		init_task_work(&it->cb, consumer_item_func);
-		/* The whole point: no IPI, on every kernel, one call. */
-		ret = twa_task_work_add(task, &it->cb, TWA_MODE_SIGNAL_NO_IPI, TWA_IMPL_AUTO);
+		/* The whole point: the target runs it at its next kernel entry. */
+		ret = task_work_add(task, &it->cb, TWA_SIGNAL_NO_IPI);
 		if (ret) {
 			atomic_dec(&consumer_pending);
 			module_put(THIS_MODULE);
@@ -96,16 +103,30 @@ static int __init consumer_init(void)
 module_init(consumer_init);
 
 /*
- * Pending items hold module references, so rmmod is refused while any is
- * pending; twa_synchronize_callbacks() then waits for callbacks that have
- * dropped theirs but not yet returned from this module's text.
+ * Unloading. Each pending item holds a module reference, so rmmod is
+ * refused while any is pending. What is left is a callback that has
+ * dropped its reference and is still returning through this module's
+ * text: synchronize_rcu_tasks() waits that out, as an RCU-tasks grace
+ * period ends only once every task has switched out voluntarily or run in
+ * user space. Without RCU-tasks <linux/rcupdate.h> makes it
+ * synchronize_rcu(), which covers that window only where nothing can
+ * preempt the callback before it returns. A preemptible kernel without
+ * RCU-tasks offers no such wait: there the module has no exit function,
+ * and the kernel refuses rmmod.
+ *
+ * Kernel API only, no twa_* name. Upstream has no such code: its
+ * task_work callbacks (io_uring's) are built in, and a module that cannot
+ * be unloaded safely is built in or marked permanent. The #if is what an
+ * out-of-tree module pays for living in text that can go away.
  */
+#if defined(CONFIG_TASKS_RCU) || !defined(CONFIG_PREEMPTION)
 static void __exit consumer_exit(void)
 {
 	debugfs_remove_recursive(consumer_dir);
-	twa_synchronize_callbacks();
+	synchronize_rcu_tasks();
 }
 module_exit(consumer_exit);
+#endif
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Example consumer of the twa-noipi TWA_SIGNAL_NO_IPI API");
+MODULE_DESCRIPTION("Example consumer: TWA_SIGNAL_NO_IPI task_work, upstream code built through the twa-noipi shim");
