@@ -74,8 +74,7 @@ if grep -E 'warning:' "$out/consumer.log" >&2; then
 fi
 cp "$out/examples/consumer/twa_consumer.ko" "$out/"
 # Built through the shim: its depends must be what the kernel's case says.
-# shellcheck disable=SC2153 # KSRC comes from kernel.env
-"$TWA_ROOT/scripts/consumer-case.sh" --ko "$out/twa_consumer.ko" "${KSRC:-$KDIR}" "$KDIR" \
+"$TWA_ROOT/scripts/consumer-case.sh" --ko "$out/twa_consumer.ko" "${M_KSRC:-$M_KDIR}" "$M_KDIR" \
 	>"$out/consumer.case" || die "$k: example consumer depends on the wrong modules"
 log "$k: example consumer: $(cat "$out/consumer.case")"
 ls "$out"/*.ko >/dev/null

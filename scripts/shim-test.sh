@@ -28,19 +28,18 @@ USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 k=${1:-$TWA_KERNEL_DEFAULT}
-env=$(kernel_dir "$k")/kernel.env
-# shellcheck disable=SC1090 # KDIR comes from kernel.env
-. "$env"
+manifest_load "$k"
+KDIR=$M_KDIR
 # The cases take away from what a case (a) kernel has.
-# shellcheck disable=SC2153 # KSRC, KDIR come from kernel.env
-case_line=$("$TWA_ROOT/scripts/consumer-case.sh" "${KSRC:-$KDIR}" "$KDIR")
+# shellcheck disable=SC2153 # M_KEY variables are manifest_load's
+case_line=$("$TWA_ROOT/scripts/consumer-case.sh" "${M_KSRC:-$KDIR}" "$KDIR")
 [[ "$case_line" == case=a* ]] || die "$k is not a case (a) kernel ($case_line)"
 out=$TWA_BUILD/shim-test/$k
 rm -rf "$out"
 mkdir -p "$out/mod"
 # shellcheck disable=SC2086 # a list of paths
 (cd "$TWA_ROOT" && tar -cf - $TWA_MODULE_SRC) | tar -xf - -C "$out/mod"
-cc=$(module_cc "$KDIR")
+cc=CC=$M_CC
 make -C "$KDIR" M="$out/mod" "$cc" -j"$(nproc)" modules >"$out/mod.log" 2>&1 || {
 	tail -20 "$out/mod.log" >&2
 	die "$k: twa_noipi does not build (log: $out/mod.log)"
