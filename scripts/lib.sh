@@ -378,6 +378,7 @@ in_root() {
 	local root=$1 kroot=
 	case "$2" in */usr/src/*) kroot=${2%/usr/src/*} ;; esac
 	shift 2
+	mkdir -p "$TWA_CACHE" "$TWA_BUILD" # (both bind-mounted: a fresh clone has no build/)
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	unshare --mount --propagation private -- bash -euc '
 		r=$1 kroot=$2 cache=$3 build=$4

@@ -54,16 +54,24 @@ fail() {
 }
 env_get() { sed -n "s/^$2=//p" "$1"; }
 
+# get SOURCE SCRIPT WHAT: SCRIPT (fetch-kernel.sh, build-kernel.sh) for
+# every kernel of that SOURCE still to do, each one's kernel.env noted.
+get_kernels() {
+	local k d
+	for k in "${todo[@]}"; do
+		[ -z "${failed[$k]:-}" ] || continue
+		kernel_conf "$k"
+		[ "$K_SOURCE" = "$1" ] || continue
+		if d=$("$TWA_ROOT/scripts/$2" "$k"); then
+			env[$k]=$d/kernel.env
+		else
+			fail "$k" "not $3 (above)"
+		fi
+	done
+}
+
 # 1. Debian's kernels.
-for k in "${todo[@]}"; do
-	kernel_conf "$k"
-	[ "$K_SOURCE" = debian ] || continue
-	if d=$("$TWA_ROOT/scripts/fetch-kernel.sh" "$k"); then
-		env[$k]=$d/kernel.env
-	else
-		fail "$k" "not fetched (above)"
-	fi
-done
+get_kernels debian fetch-kernel.sh fetched
 
 # 2. Each suite's root once, with the union of its kernels' compilers (a
 # root made for one kernel was made again for each that asked for one more).
@@ -89,16 +97,7 @@ for suite in "${!root_pkgs[@]}"; do
 done
 
 # 3. Kernels built from source (each in its suite's root, made above).
-for k in "${todo[@]}"; do
-	[ -z "${failed[$k]:-}" ] || continue
-	kernel_conf "$k"
-	[ "$K_SOURCE" = build ] || continue
-	if d=$("$TWA_ROOT/scripts/build-kernel.sh" "$k"); then
-		env[$k]=$d/kernel.env
-	else
-		fail "$k" "not built (above)"
-	fi
-done
+get_kernels build build-kernel.sh built
 
 # 4. The manifests, each written whole or not at all.
 write_manifest() {
