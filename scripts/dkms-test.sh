@@ -12,7 +12,9 @@ Usage: scripts/dkms-test.sh [KERNEL...]   (make dkms-test)
 For each KERNEL (default: those whose TESTS include dkms): dkms add + dkms build of the
 package described by dkms.conf, with --dkmstree/--sourcetree under
 $TWA_BUILD/dkms and --kernelsourcedir pointing at the cached headers, then
-checks the built module's vermagic names that kernel. A kernel of another
+checks the built module's vermagic names that kernel. A build that passed
+is not made again until its inputs change (the package's files, the
+kernel's manifest, the dkms that builds it), as make check's gates. A kernel of another
 Debian suite than the host's builds in that suite's root
 (scripts/build-root.sh), with the dkms and compiler of its suite.
 USAGE
@@ -26,10 +28,23 @@ need_cmds dkms:dkms modinfo:kmod
 
 name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TWA_ROOT/dkms.conf")
+# A DKMS build that passed is not made again until its inputs change (as
+# make check's gates): the package's files, the kernel's manifest, the
+# dkms that builds it (the host's, or its root's packages).
+# shellcheck disable=SC2086 # a list of paths
+mapfile -t srcs < <(src_files $TWA_MODULE_SRC)
 for s in "${kernels[@]}"; do
 	manifest_load "$s"
 	# shellcheck disable=SC2153 # M_KEY variables are manifest_load's
 	KRELEASE=$M_KRELEASE
+	stamp=$TWA_CACHE/check/dkms-$s.key
+	key=$(inputs_key "$TWA_ROOT/dkms.conf" "$TWA_ROOT/Makefile" "${srcs[@]}" \
+		"$(grep -v '^RUN=' "$(manifest_file "$s")")" "$(dkms --version 2>&1)" \
+		${M_ROOT:+"$M_ROOT/.twa-packages"})
+	if up_to_date "$stamp" "$key"; then
+		log "$s: DKMS build passed before with these inputs ($KRELEASE)"
+		continue
+	fi
 	# As scripts/build-module.sh: a kernel of another suite builds, DKMS
 	# and all, in that suite's root (the manifest's ROOT).
 	if [ -n "$M_ROOT" ]; then
@@ -65,4 +80,6 @@ for s in "${kernels[@]}"; do
 	"$KRELEASE "*) log "$s: DKMS built $(basename "$ko") (vermagic: $vermagic)" ;;
 	*) die "$s: vermagic '$vermagic' does not name $KRELEASE" ;;
 	esac
+	mkdir -p "${stamp%/*}"
+	echo "$key" >"$stamp"
 done
