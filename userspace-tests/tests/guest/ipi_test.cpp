@@ -397,7 +397,7 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 	std::uint64_t kicked = 0;
 	for (const auto& snd : s.senders)
 		if (snd.vector == "res" && (snd.caller.rfind("kick_process+", 0) == 0 ||
-		                          snd.caller.rfind("task_work_add+", 0) == 0))
+		                            snd.caller.rfind("task_work_add+", 0) == 0))
 			kicked += snd.count;
 	EXPECT_EQ(kicked, 0u) << "reschedule IPIs to CPU 1 from kick_process()/task_work_add()";
 }
