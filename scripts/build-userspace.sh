@@ -43,7 +43,9 @@ arm64)
 esac
 
 read -ra srcs < <(src_files userspace-tests | paste -sd' ')
-key=$(inputs_key "${srcs[@]}" "$("$cxx" --version | head -1)" "${cmake_args[@]}")
+# (Paths in the clone as relative ones: the key, and the cache's artefact,
+# must not depend on where the clone is.)
+key=$(inputs_key "${srcs[@]}" "$("$cxx" --version | head -1)" "${cmake_args[@]//"$TWA_ROOT"/.}")
 if up_to_date "$b/.key" "$key"; then
 	if [ "$run_tests" = 1 ]; then (cd "$b" && ctest --output-on-failure); fi
 	exit 0
