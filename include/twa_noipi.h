@@ -17,10 +17,10 @@
 #ifndef _TWA_NOIPI_H
 #define _TWA_NOIPI_H
 
+#include <linux/hrtimer.h>
 #include <linux/sched.h>
+#include <linux/task_work.h>
 #include <linux/types.h>
-
-struct callback_head;
 
 /* How the target is told about the work; mirrors enum task_work_notify_mode. */
 enum twa_mode {
@@ -82,6 +82,65 @@ bool twa_native_has_mode(enum twa_mode mode);
  */
 int twa_task_work_add(struct task_struct *task, struct callback_head *work,
 		      enum twa_mode mode, enum twa_impl impl);
+
+/* What became of a twa_deadline_work: its state, final once its func runs. */
+enum twa_deadline_state {
+	TWA_DEADLINE_QUEUEING,	/* being queued: the timer not yet armed */
+	TWA_DEADLINE_PENDING,	/* queued, the timer armed */
+	TWA_DEADLINE_MET,	/* ran before its deadline: no kick */
+	TWA_DEADLINE_KICKED,	/* the deadline passed: its timer kicked the task */
+	TWA_DEADLINE_COVERED,	/* passed, but a kick since it was queued serves */
+	TWA_DEADLINE_IMMEDIATE,	/* a deadline of 0: queued as TWA_SIGNAL */
+};
+
+/**
+ * struct twa_deadline_work - task_work whose notification has a deadline
+ * @cb: what task_work_add() queues; its func is the module's until it runs
+ * @timer: the deadline, armed from queueing until the work runs
+ * @task: the target, referenced while the timer may fire
+ * @func: the caller's callback, called with &@cb when the work runs
+ * @armed_ns: when the work was queued and the timer armed (ktime_get_ns())
+ * @state: an enum twa_deadline_state
+ *
+ * The caller embeds it in what it queues (nothing is allocated on the
+ * queueing path) and may free or queue it again from @func, which is
+ * called last, after the timer is cancelled. It must not be cancelled with
+ * task_work_cancel(): the timer would stay armed.
+ */
+struct twa_deadline_work {
+	struct callback_head cb;
+	struct hrtimer timer;
+	struct task_struct *task;
+	task_work_func_t func;
+	u64 armed_ns;
+	atomic_t state;
+};
+
+/* Longest deadline accepted, in ns: 10 s. */
+#define TWA_DEADLINE_MAX_NS	(10ULL * NSEC_PER_SEC)
+
+/**
+ * twa_deadline_work_add - TWA_SIGNAL_NO_IPI, with a kick if it runs late
+ * @task: the task to run the work
+ * @dw: the work, embedded by the caller; see struct twa_deadline_work
+ * @func: called with &@dw->cb when the work runs, as task_work would
+ * @deadline_ns: how long the work may wait for @task's own next kernel
+ *               entry before @task is kicked; 0 queues it as TWA_SIGNAL
+ * @impl: native TWA_SIGNAL_NO_IPI, the backport, or auto (native if it can)
+ *
+ * Queues as TWA_SIGNAL_NO_IPI: the flag set, an interruptible sleeper
+ * woken, no IPI. If the work has not run @deadline_ns later, a timer (one
+ * per work, pinned to the queueing CPU, hard interrupt context) calls
+ * kick_process() on @task, once. One such kick serves every work of @task
+ * pending as it is sent: a later work's timer that finds one sent from its
+ * CPU since the work was queued sends none (TWA_DEADLINE_COVERED), so at
+ * high rates the kicks come about one per @deadline_ns, not one per work.
+ *
+ * Return: as twa_task_work_add(); -EINVAL for a @deadline_ns beyond
+ * TWA_DEADLINE_MAX_NS.
+ */
+int twa_deadline_work_add(struct task_struct *task, struct twa_deadline_work *dw,
+			  task_work_func_t func, u64 deadline_ns, enum twa_impl impl);
 
 /**
  * twa_synchronize_callbacks - wait out callbacks that dropped their module

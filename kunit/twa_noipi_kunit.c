@@ -11,7 +11,9 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/kprobes.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
@@ -925,6 +927,197 @@ static void twa_test_ipi_sent(struct kunit *test)
 	twa_target_stop(test, t, queued);
 }
 
+/* ---- the deadline mode (module/deadline.c) ----------------------------- */
+
+struct twa_test_dwork {
+	struct twa_deadline_work dw;
+	struct twa_target *target;
+	int state;	/* dw.state as the work ran */
+};
+
+static void twa_test_dwork_fn(struct callback_head *cb)
+{
+	struct twa_test_dwork *w = container_of(cb, struct twa_test_dwork, dw.cb);
+
+	w->state = atomic_read(&w->dw.state);
+	atomic_inc(&w->target->ran);
+}
+
+/* Queue a deadline work to @t; kernel threads too, as the other cases do. */
+static struct twa_test_dwork *twa_dwork_queue(struct kunit *test, struct twa_target *t,
+					      u64 deadline_ns)
+{
+	struct twa_test_dwork *w = twa_target_alloc(test, t, sizeof(*w));
+
+	w->target = t;
+	w->state = -1;
+	KUNIT_ASSERT_EQ(test, __twa_deadline_work_add(t->task, &w->dw, twa_test_dwork_fn,
+						      deadline_ns, TWA_IMPL_AUTO,
+						      __twa_task_work_add), 0);
+	return w;
+}
+
+/* Wait until @w's deadline has passed and its timer acted. */
+static int twa_dwork_wait(struct twa_test_dwork *w)
+{
+	int i;
+
+	for (i = 0; i < 2000 && atomic_read(&w->dw.state) == TWA_DEADLINE_PENDING; i++)
+		usleep_range(500, 1000);
+	return atomic_read(&w->dw.state);
+}
+
+/*
+ * A spinner on CPU 1 never runs its task_work (a kthread does so only in
+ * do_exit()): every work's deadline passes, and its timer kicks, each after
+ * the last kick, so never covered. Kick IPIs counted at the sender, under
+ * the floor twa_expect_sent() states.
+ */
+static void twa_test_deadline_kicks(struct kunit *test)
+{
+	s64 kicks0 = atomic64_read(&twa_deadline_stats.kicks);
+	s64 ipi0, owed0, calls0;
+	struct twa_target *t;
+	int i, n = 10;
+
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
+	twa_pin_current(test, 0);
+	t = twa_spinner_start(test, 1);
+	ipi0 = twa_ipi_sent(1, TWA_IPI_DEADLINE);
+	owed0 = twa_ipi_deadline_kick_ipis_owed();
+	calls0 = twa_ipi_kick_process_calls();
+	for (i = 0; i < n; i++) {
+		struct twa_test_dwork *w = twa_dwork_queue(test, t, NSEC_PER_MSEC);
+
+		KUNIT_EXPECT_EQ(test, twa_dwork_wait(w), TWA_DEADLINE_KICKED);
+		KUNIT_EXPECT_TRUE(test, w->dw.armed_ns + NSEC_PER_MSEC <= ktime_get_ns());
+	}
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_deadline_stats.kicks) - kicks0, (s64)n);
+	KUNIT_EXPECT_EQ(test, twa_ipi_kick_process_calls() - calls0, 0LL);
+	if (twa_ipi_kick_process_calls() >= 0) {
+		s64 sent = twa_ipi_sent(1, TWA_IPI_DEADLINE) - ipi0;
+		s64 owed = twa_ipi_deadline_kick_ipis_owed() - owed0;
+
+		KUNIT_EXPECT_LE(test, sent, (s64)n);
+		KUNIT_EXPECT_GE_MSG(test, sent * 10, owed * 8, "%lld deadline kick IPIs, %lld owed",
+				    sent, owed);
+	}
+	twa_target_stop(test, t, n);
+}
+
+/* Two works back to back from one CPU: the first's kick serves the second. */
+static void twa_test_deadline_covered(struct kunit *test)
+{
+	struct twa_test_dwork *a, *b;
+	struct twa_target *t;
+
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
+	twa_pin_current(test, 0);
+	t = twa_spinner_start(test, 1);
+	a = twa_dwork_queue(test, t, 20 * NSEC_PER_MSEC);
+	b = twa_dwork_queue(test, t, 60 * NSEC_PER_MSEC);
+	KUNIT_EXPECT_EQ(test, twa_dwork_wait(a), TWA_DEADLINE_KICKED);
+	KUNIT_EXPECT_EQ(test, twa_dwork_wait(b), TWA_DEADLINE_COVERED);
+	twa_target_stop(test, t, 2);
+	KUNIT_EXPECT_EQ(test, a->state, TWA_DEADLINE_KICKED);
+	KUNIT_EXPECT_EQ(test, b->state, TWA_DEADLINE_COVERED);
+}
+
+/*
+ * A target that exits with works pending runs them in do_exit(), before
+ * their deadlines: each is met, its timer cancelled (not active once the
+ * work ran) and never fires; a deadline of 0 queues as signal, no timer.
+ */
+static void twa_test_deadline_exit_pending(struct kunit *test)
+{
+	s64 kicks0 = atomic64_read(&twa_deadline_stats.kicks);
+	struct twa_test_dwork *w[3];
+	struct twa_target *t;
+	int i;
+
+	t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+	for (i = 0; i < 2; i++)
+		w[i] = twa_dwork_queue(test, t, 5 * NSEC_PER_SEC);
+	w[2] = twa_dwork_queue(test, t, 0);
+	twa_target_stop(test, t, 3);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, w[i]->state, TWA_DEADLINE_MET);
+		KUNIT_EXPECT_FALSE(test, hrtimer_active(&w[i]->dw.timer));
+	}
+	KUNIT_EXPECT_EQ(test, w[2]->state, TWA_DEADLINE_IMMEDIATE);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_deadline_stats.kicks), kicks0);
+	KUNIT_EXPECT_EQ(test, __twa_deadline_work_add(current, &w[0]->dw, twa_test_dwork_fn,
+						      TWA_DEADLINE_MAX_NS + 1, TWA_IMPL_AUTO,
+						      __twa_task_work_add), -EINVAL);
+}
+
+/*
+ * The timer and the work race for the work's state: whoever moves it from
+ * pending wins. A timer that fires as the work runs (state met) does
+ * nothing; a work that runs after its timer kicked keeps "kicked" and is
+ * not counted met.
+ */
+static void twa_test_deadline_fire_vs_run(struct kunit *test)
+{
+	struct twa_target *t = twa_target_new(test);
+	struct twa_test_dwork *w = twa_target_alloc(test, t, sizeof(*w));
+	s64 kicks0 = atomic64_read(&twa_deadline_stats.kicks);
+	s64 met0 = atomic64_read(&twa_deadline_stats.met);
+
+	w->target = t;
+	w->dw.func = twa_test_dwork_fn;
+	w->dw.task = current;
+	twa_compat_hrtimer_setup(&w->dw.timer, twa_deadline_fire, CLOCK_MONOTONIC,
+				 HRTIMER_MODE_REL_PINNED_HARD);
+	atomic_set(&w->dw.state, TWA_DEADLINE_MET);
+	KUNIT_EXPECT_EQ(test, (int)twa_deadline_fire(&w->dw.timer), (int)HRTIMER_NORESTART);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w->dw.state), TWA_DEADLINE_MET);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_deadline_stats.kicks), kicks0);
+
+	atomic_set(&w->dw.state, TWA_DEADLINE_KICKED);
+	get_task_struct(current);	/* what twa_deadline_run() drops */
+	twa_deadline_run(&w->dw.cb);
+	KUNIT_EXPECT_EQ(test, w->state, TWA_DEADLINE_KICKED);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->ran), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&twa_deadline_stats.met), met0);
+}
+
+/*
+ * CPU hotplug: a deadline timer is pinned to its queueing CPU; taken
+ * offline, the CPU hands it to another, where it still fires, once.
+ */
+static void twa_test_deadline_hotplug(struct kunit *test)
+{
+#ifdef CONFIG_HOTPLUG_CPU
+	struct twa_test_dwork *w;
+	struct twa_target *t;
+	int ret;
+
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
+	t = twa_target_start(test, TASK_UNINTERRUPTIBLE);
+	twa_pin_current(test, 1);
+	w = twa_dwork_queue(test, t, 50 * NSEC_PER_MSEC);
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(0)), 0);
+	ret = remove_cpu(1);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "remove_cpu(1)");
+	KUNIT_EXPECT_EQ(test, twa_dwork_wait(w), TWA_DEADLINE_KICKED);
+	KUNIT_ASSERT_EQ_MSG(test, add_cpu(1), 0, "add_cpu(1)");
+	twa_target_stop(test, t, 1);
+	KUNIT_EXPECT_EQ(test, w->state, TWA_DEADLINE_KICKED);
+#else
+	kunit_info(test, "no CONFIG_HOTPLUG_CPU: nothing to take offline\n");
+#endif
+}
+
+static struct kunit_case twa_deadline_cases[] = {
+	KUNIT_CASE(twa_test_deadline_kicks),
+	KUNIT_CASE(twa_test_deadline_covered),
+	KUNIT_CASE(twa_test_deadline_exit_pending),
+	KUNIT_CASE(twa_test_deadline_fire_vs_run),
+	KUNIT_CASE(twa_test_deadline_hotplug),
+	{}
+};
+
 static struct kunit_case twa_notify_cases[] = {
 	KUNIT_CASE(twa_test_running_needs_kick),
 	KUNIT_CASE(twa_test_already_set_no_kick),
@@ -989,12 +1182,21 @@ static struct kunit_suite twa_queue_suite = {
 	.test_cases = twa_queue_cases,
 };
 
+static struct kunit_suite twa_deadline_suite = {
+	.name = "twa_noipi_deadline",
+	TWA_SUITE_HOOKS
+	.init = twa_test_init,
+	.exit = twa_test_exit,
+	.test_cases = twa_deadline_cases,
+};
+
 #ifdef kunit_test_suites_for_module
 /*
  * Before 5.18 a KUnit module runs its suites from its own module_init(), and
  * kunit_test_suites() would define it: define it here, around the probes.
  */
-static struct kunit_suite *twa_suites[] = { &twa_notify_suite, &twa_queue_suite, NULL };
+static struct kunit_suite *twa_suites[] = { &twa_notify_suite, &twa_queue_suite,
+					     &twa_deadline_suite, NULL };
 
 static int __init twa_kunit_init(void)
 {
@@ -1013,7 +1215,7 @@ static void __exit twa_kunit_exit(void)
 }
 module_exit(twa_kunit_exit);
 #else
-kunit_test_suites(&twa_notify_suite, &twa_queue_suite);
+kunit_test_suites(&twa_notify_suite, &twa_queue_suite, &twa_deadline_suite);
 #endif
 
 MODULE_LICENSE("GPL");

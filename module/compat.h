@@ -8,6 +8,7 @@
 #ifndef _TWA_COMPAT_H
 #define _TWA_COMPAT_H
 
+#include <linux/hrtimer.h>
 #include <linux/sched.h>
 #include <linux/task_work.h>
 #include <linux/thread_info.h>
@@ -169,5 +170,21 @@ static inline unsigned long twa_compat_entry_return_address(struct pt_regs *regs
 int twa_compat_init(void);
 const char *twa_compat_wake_method(void);
 int twa_compat_nohz_full_mask(const struct cpumask **mask);
+
+/*
+ * Stand-in for hrtimer_setup() (6.13+), where the kernel has only
+ * hrtimer_init() and the caller sets the function (5.10 to 6.12).
+ */
+#ifdef TWA_HAVE_HRTIMER_SETUP
+#define twa_compat_hrtimer_setup	hrtimer_setup
+#else
+static inline void twa_compat_hrtimer_setup(struct hrtimer *timer,
+					    enum hrtimer_restart (*function)(struct hrtimer *),
+					    clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+}
+#endif
 
 #endif /* _TWA_COMPAT_H */

@@ -25,6 +25,7 @@ struct twa_req {
 	int mode;
 	int impl;
 	unsigned int count;
+	u64 deadline_ns;	/* TWA_NO_DEADLINE unless deadline_us= */
 };
 
 static struct dentry *twa_dir;
@@ -33,6 +34,16 @@ static int twa_parse_count(const char *val, unsigned int *count)
 {
 	if (kstrtouint(val, 10, count) || *count < 1 || *count > TWA_MAX_COUNT)
 		return -EINVAL;
+	return 0;
+}
+
+static int twa_parse_deadline(const char *val, u64 *ns)
+{
+	u64 us;
+
+	if (kstrtou64(val, 10, &us) || us > TWA_DEADLINE_MAX_NS / NSEC_PER_USEC)
+		return -EINVAL;
+	*ns = us * NSEC_PER_USEC;
 	return 0;
 }
 
@@ -55,13 +66,16 @@ static int twa_parse_kv(char *tok, struct twa_req *req)
 	}
 	if (!strcmp(tok, "count"))
 		return twa_parse_count(val, &req->count);
+	if (!strcmp(tok, "deadline_us"))
+		return twa_parse_deadline(val, &req->deadline_ns);
 	return -EINVAL;
 }
 
-/* "queue tid=T mode=M [impl=I] [count=N]" */
+/* "queue tid=T mode=M [impl=I] [count=N] [deadline_us=D]" */
 static int twa_cmd_queue(char *args)
 {
-	struct twa_req req = { .mode = -1, .impl = TWA_IMPL_AUTO, .count = 1 };
+	struct twa_req req = { .mode = -1, .impl = TWA_IMPL_AUTO, .count = 1,
+			       .deadline_ns = TWA_NO_DEADLINE };
 	char *tok;
 	int ret;
 
@@ -74,7 +88,10 @@ static int twa_cmd_queue(char *args)
 	}
 	if (!req.tid || req.mode < 0)
 		return -EINVAL;
-	return twa_queue(req.tid, req.mode, req.impl, req.count);
+	/* A deadline bounds signal_no_ipi's wait; the other modes have none. */
+	if (req.deadline_ns != TWA_NO_DEADLINE && req.mode != TWA_MODE_SIGNAL_NO_IPI)
+		return -EINVAL;
+	return twa_queue(req.tid, req.mode, req.impl, req.count, req.deadline_ns);
 }
 
 static int twa_cmd(char *line)
@@ -213,6 +230,7 @@ static int features_show(struct seq_file *m, void *v)
 	seq_printf(m, "cpus %u\n", num_online_cpus());
 	seq_printf(m, "max_count %d\n", TWA_MAX_COUNT);
 	seq_printf(m, "max_outstanding %d\n", TWA_MAX_OUTSTANDING);
+	seq_printf(m, "deadline_max_us %llu\n", TWA_DEADLINE_MAX_NS / NSEC_PER_USEC);
 	twa_show_names(m, "modes", twa_mode_names, TWA_MODE_COUNT);
 	twa_show_names(m, "impls", twa_impl_names, TWA_IMPL_COUNT);
 	return 0;

@@ -15,6 +15,10 @@
  *             of an interruptible sleeper (wake list CAL or a resched RES)
  *   other     everything else: background, other tasks' kick IPIs, TLB
  *             flushes
+ *   deadline_kick
+ *             the reschedule IPI a deadline timer's kick_process() sends
+ *             (deadline.c), counted apart: it comes from an interrupt, not
+ *             from a queueing call
  *
  * Besides, the kprobe on kick_process() counts kick_process_calls (its
  * calls from inside a twa queueing call, whether or not they sent an IPI)
@@ -45,7 +49,7 @@ MODULE_PARM_DESC(count_ipis,
 enum twa_ipi_vector { TWA_IPI_RES, TWA_IPI_CAL, TWA_IPI_VECTORS };
 
 static const char *const twa_ipi_origin_names[TWA_IPI_ORIGINS] = {
-	"kick_ipi", "wake", "other",
+	"kick_ipi", "wake", "other", "deadline_kick",
 };
 
 static const char *const twa_ipi_vector_names[TWA_IPI_VECTORS] = { "res", "cal" };
@@ -59,6 +63,41 @@ static atomic64_t twa_kick_process_calls;	/* kick_process() in a twa call */
 /* ... whose target was on another CPU as it was called: a kick IPI owed. */
 static atomic64_t twa_kick_ipis_owed;
 static const char *twa_ipi_state = "off (count_ipis=0)";
+/* Deadline kicks whose target was current on another CPU. */
+static atomic64_t twa_deadline_kick_ipis_owed;
+/*
+ * Set around a deadline timer's kick_process(), in hard interrupt context
+ * on this CPU: the reschedule IPI sent meanwhile is the deadline kick's.
+ */
+static DEFINE_PER_CPU(bool, twa_in_deadline_kick);
+
+/*
+ * kick_process(t) sends an IPI only to a task current on another CPU; a
+ * task's on_cpu is that, a few instructions earlier. What the suites need
+ * to tell a call that owed no kick IPI from one whose IPI went uncounted.
+ */
+static bool twa_kick_ipi_owed(struct task_struct *t)
+{
+#ifdef CONFIG_SMP
+	return READ_ONCE(t->on_cpu) && task_cpu(t) != raw_smp_processor_id();
+#else
+	return false;
+#endif
+}
+
+void twa_ipi_deadline_kick_begin(struct task_struct *task)
+{
+	if (!twa_ipi_cpus)
+		return;
+	if (twa_kick_ipi_owed(task))
+		atomic64_inc(&twa_deadline_kick_ipis_owed);
+	this_cpu_write(twa_in_deadline_kick, true);
+}
+
+void twa_ipi_deadline_kick_end(void)
+{
+	this_cpu_write(twa_in_deadline_kick, false);
+}
 
 /*
  * Tasks inside a twa queueing call. A slot per concurrent caller is enough:
@@ -201,7 +240,10 @@ static void twa_ipi_count(int cpu, unsigned long caller,
 	if (cpu < 0 || cpu >= nr_cpu_ids)
 		return;
 	n = twa_current_notifier();
-	if (n && vector == TWA_IPI_RES && READ_ONCE(n->in_kick)) {
+	if (vector == TWA_IPI_RES && this_cpu_read(twa_in_deadline_kick)) {
+		this_cpu_write(twa_in_deadline_kick, false);
+		origin = TWA_IPI_DEADLINE;
+	} else if (n && vector == TWA_IPI_RES && READ_ONCE(n->in_kick)) {
 		WRITE_ONCE(n->in_kick, false);
 		origin = TWA_IPI_KICK;
 	} else if (n) {
@@ -236,20 +278,6 @@ static int twa_ipi_cal_mask_pre(struct kprobe *p, struct pt_regs *regs)
 	for_each_cpu(cpu, mask)
 		twa_ipi_count(cpu, caller, TWA_IPI_CAL);
 	return 0;
-}
-
-/*
- * kick_process(t) sends an IPI only to a task current on another CPU; a
- * task's on_cpu is that, a few instructions earlier. What the suites need
- * to tell a call that owed no kick IPI from one whose IPI went uncounted.
- */
-static bool twa_kick_ipi_owed(struct task_struct *t)
-{
-#ifdef CONFIG_SMP
-	return READ_ONCE(t->on_cpu) && task_cpu(t) != raw_smp_processor_id();
-#else
-	return false;
-#endif
 }
 
 static int twa_kick_process_pre(struct kprobe *p, struct pt_regs *regs)
@@ -343,6 +371,7 @@ static void twa_ipi_reset_counts(void)
 				atomic64_set(&twa_ipi_cpus[cpu].n[origin][vector], 0);
 	atomic64_set(&twa_kick_process_calls, 0);
 	atomic64_set(&twa_kick_ipis_owed, 0);
+	atomic64_set(&twa_deadline_kick_ipis_owed, 0);
 	atomic64_set(&twa_untracked, 0);
 	raw_spin_lock_irqsave(&twa_senders_lock, flags);
 	memset(twa_senders, 0, sizeof(twa_senders));
@@ -430,6 +459,18 @@ s64 twa_ipi_kick_ipis_owed(void)
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_kick_ipis_owed);
 
 /**
+ * twa_ipi_deadline_kick_ipis_owed - deadline kicks that had to send an IPI
+ *
+ * Return: the deadline timers' kick_process() calls whose target was
+ * current on another CPU as they were made, since reset; -1 if not counting.
+ */
+s64 twa_ipi_deadline_kick_ipis_owed(void)
+{
+	return twa_ipi_cpus ? atomic64_read(&twa_deadline_kick_ipis_owed) : -1;
+}
+EXPORT_SYMBOL_IF_TWA_KUNIT(twa_ipi_deadline_kick_ipis_owed);
+
+/**
  * twa_ipi_probes_missed - probe hits the kprobes core dropped
  *
  * Return: the hits of the module's kprobes since load that the kprobes core
@@ -451,6 +492,8 @@ void twa_ipi_show_stats(struct seq_file *m)
 	seq_printf(m, "kick_process_calls %lld\n",
 		   atomic64_read(&twa_kick_process_calls));
 	seq_printf(m, "kick_ipis_owed %lld\n", atomic64_read(&twa_kick_ipis_owed));
+	seq_printf(m, "deadline_kick_ipis_owed %lld\n",
+		   atomic64_read(&twa_deadline_kick_ipis_owed));
 	seq_printf(m, "ipi_missed %lu\n", twa_ipi_cpus ? twa_ipi_missed() : 0);
 	seq_printf(m, "ipi_untracked %lld\n", atomic64_read(&twa_untracked));
 }
@@ -458,24 +501,26 @@ void twa_ipi_show_stats(struct seq_file *m)
 /*
  * One line per possible CPU: IPIs sent to it since reset, by origin and
  * vector (a kick IPI is a RES by definition). The header names the columns
- * ORIGIN_VECTOR (before 0.2.0 the first was "kick"; readers skip it).
+ * ORIGIN_VECTOR (before 0.2.0 the first was "kick"; readers skip it); the
+ * last, deadline_kick_res, came with the deadline mode (0.3.0).
  */
 void twa_ipi_show(struct seq_file *m)
 {
 	int cpu;
 
-	seq_puts(m, "# cpu kick_ipi_res wake_res wake_cal other_res other_cal\n");
+	seq_puts(m, "# cpu kick_ipi_res wake_res wake_cal other_res other_cal deadline_kick_res\n");
 	if (!twa_ipi_cpus)
 		return;
 	for_each_possible_cpu(cpu) {
 		struct twa_ipi_cpu *c = &twa_ipi_cpus[cpu];
 
-		seq_printf(m, "%d %lld %lld %lld %lld %lld\n", cpu,
+		seq_printf(m, "%d %lld %lld %lld %lld %lld %lld\n", cpu,
 			   atomic64_read(&c->n[TWA_IPI_KICK][TWA_IPI_RES]),
 			   atomic64_read(&c->n[TWA_IPI_WAKE][TWA_IPI_RES]),
 			   atomic64_read(&c->n[TWA_IPI_WAKE][TWA_IPI_CAL]),
 			   atomic64_read(&c->n[TWA_IPI_OTHER][TWA_IPI_RES]),
-			   atomic64_read(&c->n[TWA_IPI_OTHER][TWA_IPI_CAL]));
+			   atomic64_read(&c->n[TWA_IPI_OTHER][TWA_IPI_CAL]),
+			   atomic64_read(&c->n[TWA_IPI_DEADLINE][TWA_IPI_RES]));
 	}
 }
 

@@ -36,13 +36,17 @@ const char *const twa_err_names[TWA_ERR_COUNT] = {
 };
 
 struct twa_item {
-	struct callback_head cb;
+	union {
+		struct callback_head cb;
+		struct twa_deadline_work dw;	/* if @deadline */
+	};
 	u64 seq;
 	u64 queued_ns;
 	s64 marks;	/* twa_stats.marks when queued */
 	pid_t tid;
 	u8 mode;
 	u8 impl;
+	u8 deadline;	/* queued with a deadline: @dw */
 };
 
 /* One line of the "items" file: what happened to a run item. */
@@ -55,6 +59,12 @@ struct twa_record {
 	u8 impl;
 	u8 after_mark;	/* a mark was written between queue and run */
 	u8 exiting;	/* ran from the target's exit path */
+	u8 deadline;	/* 0, or 1 + enum twa_deadline_state as it ran */
+};
+
+/* The items file's deadline column: "-" for an item queued without one. */
+static const char *const twa_deadline_names[] = {
+	"-", "queueing", "pending", "met", "kicked", "covered", "immediate",
 };
 
 #define TWA_LOG_SIZE	4096
@@ -86,6 +96,7 @@ static void twa_log_record(const struct twa_item *it, u64 now)
 		.impl = it->impl,
 		.after_mark = atomic64_read(&twa_stats.marks) != it->marks,
 		.exiting = !!(current->flags & PF_EXITING),
+		.deadline = it->deadline ? 1 + atomic_read(&it->dw.state) : 0,
 	};
 
 	atomic64_add(r.latency_ns, &twa_stats.latency_ns);
@@ -135,7 +146,7 @@ static enum twa_err twa_err_index(int err)
 }
 
 static int twa_queue_one(struct task_struct *task, pid_t tid,
-			 enum twa_mode mode, enum twa_impl impl)
+			 enum twa_mode mode, enum twa_impl impl, u64 deadline_ns)
 {
 	struct twa_item *it;
 	u64 t0;
@@ -157,11 +168,16 @@ static int twa_queue_one(struct task_struct *task, pid_t tid,
 	it->tid = tid;
 	it->mode = mode;
 	it->impl = impl;
+	it->deadline = deadline_ns != TWA_NO_DEADLINE;
 	/* Count before queueing: the item may run before we return. */
 	atomic64_inc(&twa_stats.queued);
 	t0 = ktime_get_ns();
 	it->queued_ns = t0;
-	ret = twa_task_work_add(task, &it->cb, mode, impl);
+	if (it->deadline)
+		ret = twa_deadline_work_add(task, &it->dw, twa_item_func,
+					    deadline_ns, impl);
+	else
+		ret = twa_task_work_add(task, &it->cb, mode, impl);
 	if (ret) {
 		atomic64_dec(&twa_stats.queued);
 		kfree(it);
@@ -174,7 +190,7 @@ static int twa_queue_one(struct task_struct *task, pid_t tid,
 }
 
 int twa_queue(pid_t tid, enum twa_mode mode, enum twa_impl impl,
-	      unsigned int count)
+	      unsigned int count, u64 deadline_ns)
 {
 	struct task_struct *task;
 	unsigned int i;
@@ -187,7 +203,7 @@ int twa_queue(pid_t tid, enum twa_mode mode, enum twa_impl impl,
 	if (!task)
 		ret = -ESRCH;
 	for (i = 0; task && i < count; i++) {
-		ret = twa_queue_one(task, tid, mode, impl);
+		ret = twa_queue_one(task, tid, mode, impl, deadline_ns);
 		if (ret)
 			break;
 	}
@@ -228,6 +244,7 @@ int twa_reset(void)
 	atomic64_set(&twa_stats.queue_ns, 0);
 	atomic64_set(&twa_stats.latency_ns, 0);
 	twa_ipi_reset();
+	twa_deadline_reset();
 	spin_lock(&twa_log_lock);
 	twa_log_next = 0;
 	spin_unlock(&twa_log_lock);
@@ -256,6 +273,7 @@ void twa_stats_show(struct seq_file *m)
 	seq_printf(m, "latency_ns %lld\n", atomic64_read(&twa_stats.latency_ns));
 	seq_printf(m, "marks %lld\n", atomic64_read(&twa_stats.marks));
 	twa_ipi_show_stats(m);
+	twa_deadline_show_stats(m);
 }
 
 /*
@@ -279,14 +297,15 @@ int twa_items_show(struct seq_file *m)
 	memcpy(copy, &twa_log[head], (n - head) * sizeof(*copy));
 	memcpy(copy + n - head, twa_log, head * sizeof(*copy));
 	spin_unlock(&twa_log_lock);
-	seq_puts(m, "# seq tid mode impl cpu latency_ns mark exiting\n");
+	seq_puts(m, "# seq tid mode impl cpu latency_ns mark exiting deadline\n");
 	for (i = 0; i < n; i++) {
 		const struct twa_record *r = &copy[i];
 
-		seq_printf(m, "%llu %d %s %s %u %llu %s %u\n", r->seq, r->tid,
+		seq_printf(m, "%llu %d %s %s %u %llu %s %u %s\n", r->seq, r->tid,
 			   twa_mode_names[r->mode], twa_impl_names[r->impl],
 			   r->cpu, r->latency_ns,
-			   r->after_mark ? "after" : "before", r->exiting);
+			   r->after_mark ? "after" : "before", r->exiting,
+			   twa_deadline_names[r->deadline]);
 	}
 	kvfree(copy);
 	return 0;

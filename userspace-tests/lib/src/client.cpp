@@ -177,7 +177,8 @@ IpiCounts IpiCounts::operator-(const IpiCounts& o) const
 	        wake_res - o.wake_res,
 	        wake_cal - o.wake_cal,
 	        other_res - o.other_res,
-	        other_cal - o.other_cal};
+	        other_cal - o.other_cal,
+	        deadline_kick - o.deadline_kick};
 }
 
 std::vector<IpiCounts> parse_ipis(std::string_view text)
@@ -188,9 +189,12 @@ std::vector<IpiCounts> parse_ipis(std::string_view text)
 		if (w.empty() || w[0].front() == '#')
 			return;
 		IpiCounts c;
-		if (w.size() != 6 || !parse_num(w[0], c.cpu) || !parse_num(w[1], c.kick_ipi) ||
-		    !parse_num(w[2], c.wake_res) || !parse_num(w[3], c.wake_cal) ||
-		    !parse_num(w[4], c.other_res) || !parse_num(w[5], c.other_cal))
+		// Six columns before 0.3.0; the seventh is deadline_kick_res.
+		if ((w.size() != 6 && w.size() != 7) || !parse_num(w[0], c.cpu) ||
+		    !parse_num(w[1], c.kick_ipi) || !parse_num(w[2], c.wake_res) ||
+		    !parse_num(w[3], c.wake_cal) || !parse_num(w[4], c.other_res) ||
+		    !parse_num(w[5], c.other_cal) ||
+		    (w.size() == 7 && !parse_num(w[6], c.deadline_kick)))
 			throw std::runtime_error("ipis: malformed line '" + std::string(line) +
 			                         "'");
 		out.push_back(c);
@@ -273,8 +277,10 @@ std::vector<ItemRecord> parse_items(std::string_view text)
 		if (w.empty() || w[0].front() == '#')
 			return;
 		ItemRecord r;
-		auto mode = w.size() == 8 ? mode_from_string(w[2]) : std::nullopt;
-		auto impl = w.size() == 8 ? impl_from_string(w[3]) : std::nullopt;
+		// Eight columns before 0.3.0; the ninth is the deadline's outcome.
+		bool known = w.size() == 8 || w.size() == 9;
+		auto mode = known ? mode_from_string(w[2]) : std::nullopt;
+		auto impl = known ? impl_from_string(w[3]) : std::nullopt;
 		int exiting = 0;
 		if (!mode || !impl || !parse_num(w[0], r.seq) || !parse_num(w[1], r.tid) ||
 		    !parse_num(w[4], r.cpu) || !parse_num(w[5], r.latency_ns) ||
@@ -285,6 +291,8 @@ std::vector<ItemRecord> parse_items(std::string_view text)
 		r.impl = *impl;
 		r.after_mark = w[6] == "after";
 		r.exiting = exiting != 0;
+		if (w.size() == 9)
+			r.deadline = std::string(w[8]);
 		items.push_back(r);
 	});
 	return items;
@@ -306,18 +314,22 @@ int Client::command_at(std::string_view bytes, off_t offset) const
 	return err;
 }
 
-std::string queue_command(pid_t tid, Mode mode, Impl impl, unsigned count)
+std::string queue_command(pid_t tid, Mode mode, Impl impl, unsigned count,
+                          std::optional<std::uint64_t> deadline_us)
 {
 	std::ostringstream cmd;
 	cmd << "queue tid=" << tid << " mode=" << to_string(mode) << " impl=" << to_string(impl);
 	if (count != 1)
 		cmd << " count=" << count;
+	if (deadline_us)
+		cmd << " deadline_us=" << *deadline_us;
 	return cmd.str();
 }
 
-int Client::queue(pid_t tid, Mode mode, Impl impl, unsigned count) const
+int Client::queue(pid_t tid, Mode mode, Impl impl, unsigned count,
+                  std::optional<std::uint64_t> deadline_us) const
 {
-	return command(queue_command(tid, mode, impl, count));
+	return command(queue_command(tid, mode, impl, count, deadline_us));
 }
 
 ControlFile::ControlFile(const Client& c)

@@ -40,7 +40,8 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	s.items = n;
 	if (int err = c.reset(); err != 0)
 		s.error = errno_text("reset before item", 0, err);
-	auto queue = opt.queue ? opt.queue : [&](int) { return c.queue(tid, mode, impl); };
+	auto queue = opt.queue ? opt.queue
+	                       : [&](int) { return c.queue(tid, mode, impl, 1, opt.deadline_us); };
 	auto ran = opt.ran ? opt.ran : [&c] { return c.stats().run(); };
 	auto before = InterruptTable::read();
 	auto t0 = std::chrono::steady_clock::now();
@@ -92,7 +93,9 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	for (const auto& r : c.items()) {
 		s.latencies_ns.push_back(r.latency_ns);
 		s.after_mark.push_back(r.after_mark);
+		s.deadlines.push_back(r.deadline);
 	}
+	s.stats = st;
 	return s;
 }
 

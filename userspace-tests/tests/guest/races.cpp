@@ -107,6 +107,9 @@ void unload_cycles(int cycles)
 		int ret = c.queue(sleeper->tid(), Mode::None, Impl::Auto, 4);
 		if (!ret)
 			ret = c.queue(spinner->tid(), Mode::Signal, Impl::Auto, 64);
+		// deadline timers armed as rmmod is tried: refused while they are
+		if (!ret)
+			ret = c.queue(spinner->tid(), Mode::SignalNoIpi, Impl::Auto, 16, 2000);
 		if (ret) {
 			failures++;
 			tap.check(false, strf("cycle %d: queue failed %d", i, ret));
@@ -183,6 +186,14 @@ void exit_cycles(int cycles)
 			if (ret && ret != ESRCH)
 				bad_errno++;
 		}
+		// And with a deadline (timers armed, 1 ms and 1 s): each runs in
+		// the exit path, its timer cancelled before the item is freed.
+		for (std::uint64_t us : {1000u, 1000000u}) {
+			int ret = c.queue(pid, Mode::SignalNoIpi, Impl::Auto, 2, us);
+			attempts += 2;
+			if (ret && ret != ESRCH)
+				bad_errno++;
+		}
 		if (i % 5 == 4)
 			kill(pid, SIGKILL); // the other way out
 		if (write(go[1], "x", 1) != 1)
@@ -201,6 +212,11 @@ void exit_cycles(int cycles)
 	          strf("every attempt is queued or failed (%lld + %lld == %lld)", stat("queued"),
 	               stat("failed"), attempts));
 	tap.check(stat("queued") == stat("run"), "every queued item ran");
+	tap.check(stat("deadline_queued") ==
+	              stat("deadline_met") + stat("deadline_kicks") + stat("deadline_covered"),
+	          strf("deadline items: %lld queued = %lld met + %lld kicked + %lld covered",
+	               stat("deadline_queued"), stat("deadline_met"), stat("deadline_kicks"),
+	               stat("deadline_covered")));
 }
 
 struct Queuer {

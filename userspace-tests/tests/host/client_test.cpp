@@ -265,3 +265,32 @@ TEST(Client, IpiCountsSubtractAndRejectMalformedLines)
 	EXPECT_FALSE(Features{parse_key_values("ipi_count unavailable (x)\n")}.ipi_count());
 	EXPECT_FALSE(Features{}.ipi_count());
 }
+
+// The deadline mode's columns (0.3.0), and the files before them still read.
+TEST(Client, DeadlineColumnsAndCommand)
+{
+	auto items = parse_items("# seq tid mode impl cpu latency_ns mark exiting deadline\n"
+	                         "1 9 signal_no_ipi native 1 42 before 0 kicked\n"
+	                         "2 9 signal native 1 43 before 0 -\n"
+	                         "3 9 signal native 1 44 before 0\n");
+	ASSERT_EQ(items.size(), 3u);
+	EXPECT_EQ(items[0].deadline, "kicked");
+	EXPECT_EQ(items[1].deadline, "-");
+	EXPECT_EQ(items[2].deadline, "-");
+	EXPECT_THROW(parse_items("1 9 signal native 1 42 before 0 kicked x\n"), std::runtime_error);
+	auto a = parse_ipis("1 10 2 3 4 5 7\n")[0], b = parse_ipis("1 4 1 1 1 1\n")[0];
+	EXPECT_EQ(a.deadline_kick, 7u);
+	EXPECT_EQ((a - b).deadline_kick, 7u);
+	EXPECT_EQ(a.ours(), 10u + 5u + 7u);
+	EXPECT_EQ(a.res(), 10u + 2u + 4u + 7u);
+	EXPECT_THROW(parse_ipis("1 2 3 4 5 6 x\n"), std::runtime_error);
+	EXPECT_EQ(queue_command(5, Mode::SignalNoIpi, Impl::Auto, 1, 1000),
+	          "queue tid=5 mode=signal_no_ipi impl=auto deadline_us=1000");
+	EXPECT_EQ(queue_command(5, Mode::SignalNoIpi, Impl::Native, 3, 0),
+	          "queue tid=5 mode=signal_no_ipi impl=native count=3 deadline_us=0");
+	auto st = parse_stats("deadline_queued 4\ndeadline_met 1\ndeadline_kicks 2\n"
+	                      "deadline_covered 1\ndeadline_kick_ipis_owed 2\n");
+	EXPECT_EQ(st.deadline_queued(), 4);
+	EXPECT_EQ(st.deadline_met() + st.deadline_kicks() + st.deadline_covered(), 4);
+	EXPECT_EQ(st.deadline_kick_ipis_owed(), 2);
+}

@@ -68,6 +68,14 @@ struct Stats {
 	// Of those, the calls that found the target current on another CPU:
 	// each owed a kick IPI.
 	std::int64_t kick_ipis_owed() const { return get("kick_ipis_owed"); }
+	// The deadline mode (0.3.0): works queued with a deadline, and how each
+	// ended: ran before it (met), kicked by its timer, covered by a kick
+	// already sent; and the deadline kicks that owed an IPI.
+	std::int64_t deadline_queued() const { return get("deadline_queued"); }
+	std::int64_t deadline_met() const { return get("deadline_met"); }
+	std::int64_t deadline_kicks() const { return get("deadline_kicks"); }
+	std::int64_t deadline_covered() const { return get("deadline_covered"); }
+	std::int64_t deadline_kick_ipis_owed() const { return get("deadline_kick_ipis_owed"); }
 };
 Stats parse_stats(std::string_view text);
 
@@ -107,6 +115,9 @@ struct ItemRecord {
 	std::uint64_t latency_ns = 0;
 	bool after_mark = false;
 	bool exiting = false;
+	// Queued with a deadline: "met", "kicked", "covered" or "immediate"
+	// (a deadline of 0); "-" without one, or from a module before 0.3.0.
+	std::string deadline = "-";
 };
 // Throws std::runtime_error on a malformed line.
 std::vector<ItemRecord> parse_items(std::string_view text);
@@ -120,11 +131,13 @@ struct IpiCounts {
 	std::uint64_t wake_cal = 0;  //   the wakeup of a sleeping target
 	std::uint64_t other_res = 0; // everything else: background
 	std::uint64_t other_cal = 0;
+	std::uint64_t deadline_kick = 0; // RES sent by a deadline timer's kick (0.3.0)
 
 	std::uint64_t wake() const { return wake_res + wake_cal; }
-	std::uint64_t ours() const { return kick_ipi + wake(); } // sent by our queueing
+	// Sent by our queueing, or for it by a deadline timer.
+	std::uint64_t ours() const { return kick_ipi + wake() + deadline_kick; }
 	std::uint64_t other() const { return other_res + other_cal; }
-	std::uint64_t res() const { return kick_ipi + wake_res + other_res; }
+	std::uint64_t res() const { return kick_ipi + wake_res + other_res + deadline_kick; }
 	std::uint64_t cal() const { return wake_cal + other_cal; }
 	std::uint64_t total() const { return ours() + other(); }
 	IpiCounts operator-(const IpiCounts& o) const;
@@ -161,7 +174,8 @@ public:
 	// One write of @bytes as they are (NULs, no newline added): write(), or
 	// pwrite() at @offset >= 0 (the module refuses any offset but 0).
 	int command_at(std::string_view bytes, off_t offset) const;
-	int queue(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1) const;
+	int queue(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1,
+	          std::optional<std::uint64_t> deadline_us = {}) const;
 	int mark() const { return command("mark"); }
 	int reset() const { return command("reset"); }
 
@@ -183,8 +197,10 @@ private:
 	std::string dir_;
 };
 
-// "queue tid=T mode=M impl=I [count=N]": what Client::queue() writes.
-std::string queue_command(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1);
+// "queue tid=T mode=M impl=I [count=N] [deadline_us=D]": what
+// Client::queue() writes.
+std::string queue_command(pid_t tid, Mode mode, Impl impl = Impl::Auto, unsigned count = 1,
+                          std::optional<std::uint64_t> deadline_us = {});
 
 // The control file held open: each write() is one command and one
 // syscall, with no open() before it (a target's "mark" right before its

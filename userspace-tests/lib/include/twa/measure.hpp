@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,9 @@ struct Sample {
 	int held = 0;                         // items still pending after the hold check, if any
 	std::vector<std::uint64_t> latencies_ns;
 	std::vector<bool> after_mark;
-	std::string error; // empty unless something went wrong
+	std::vector<std::string> deadlines; // per item, as ItemRecord::deadline
+	Stats stats;                        // the module's, after the run
+	std::string error;                  // empty unless something went wrong
 
 	bool ok() const { return error.empty(); }
 	std::uint64_t ipis() const { return res + cal; }
@@ -63,6 +66,8 @@ struct RunOptions {
 	// run's items have run. Unset: Client::queue() and the module's
 	// stats. The IPIs are counted at the sender either way.
 	std::function<int(int i)> queue;
+	// Queue with this deadline (the deadline mode; signal_no_ipi only).
+	std::optional<std::uint64_t> deadline_us;
 	std::function<std::int64_t()> ran;
 };
 
