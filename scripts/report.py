@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+import frontier
+
 MODES = ["none", "resume", "signal", "signal_no_ipi"]
 NOTE = ("Counts and ratios are the result. Under emulation (TCG) absolute "
         "times are not hardware figures: IPIs are emulated and the tick on a "
@@ -392,6 +394,8 @@ def markdown(rep):
                   "One producer on CPU 0 queues items for a fixed time at each offered rate and "
                   "never waits for them to run: a TIF_NOTIFY_SIGNAL still set merges kicks. "
                   "Latency from the module's log (its last 4096 items).", ""] + sweep_table(rep)
+    if rep.get("frontier"):
+        lines += frontier.markdown(rep["frontier"])
     lines += ["", "## io_uring completions to a task spinning on CPU 1", "",
               "A read on a pipe that CPU 0 writes: io_uring queues the completion's task_work "
               "to the reaper from CPU 0.", ""] + uring_table(rep)
@@ -453,6 +457,10 @@ def plots(rep, outdir):
         latency_cdf(rep, tmp, os.path.join(outdir, "latency.svg"))
         if rep["sweep"]:
             sweep_plot(rep, tmp, os.path.join(outdir, "sweep.svg"))
+        if rep.get("frontier"):
+            frontier.plot(rep["frontier"], tmp, os.path.join(outdir, "frontier.svg"), gnuplot,
+                          "Deadline frontier to a spinning target: %s (%s)"
+                          % (rep["kernel"], rep["accel"].upper()))
 
 
 def gnuplot(script):
@@ -533,6 +541,11 @@ unset multiplot
 def single(args):
     env, scenarios, uring, baselines, sweep, tracers = read_bench(args.results)
     rep = build_report(env, scenarios, uring, args.accel, baselines, sweep, tracers)
+    frontier_points = frontier.read(args.results)
+    if frontier_points:
+        rep["frontier"] = frontier.summary(frontier_points)
+        if rep.get("headline"):
+            rep["headline"]["deadline_frontier"] = frontier.headline_text(rep["frontier"])
     outdir = os.path.join(args.out, rep["kernel"])
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "report.json"), "w") as f:
@@ -543,7 +556,8 @@ def single(args):
         f.write(md)
     plots(rep, outdir)
     print(md)
-    print("report: %s/{report.json,report.md,ipis.svg,latency.svg,sweep.svg}" % outdir)
+    print("report: %s/{report.json,report.md,ipis.svg,latency.svg,sweep.svg%s}"
+          % (outdir, ",frontier.svg" if rep.get("frontier") else ""))
     if args.check:
         problems = check(rep)
         for p in problems:
@@ -583,6 +597,8 @@ def check(rep):
             problems.append("%s %s/%s: osnoise tracer on, no attribution" % (s["target"], s["mode"], s["impl"]))
     if not rep.get("headline"):
         problems.append("no headline (spinner signal and signal_no_ipi missing)")
+    if rep.get("frontier"):
+        problems += frontier.check(rep["frontier"])
     return problems
 
 

@@ -44,6 +44,13 @@ struct Options {
 	std::vector<double> rates{100, 1000, 10000, 100000, 0};
 	double sweep_seconds = 1.0;
 	bool sweep = true;
+	// The deadline frontier: signal_no_ipi with each deadline (us; -1: none,
+	// plain signal_no_ipi; 0: as signal) at each offered rate (0: back to
+	// back), for frontier_seconds each.
+	std::vector<double> deadlines_us{0, 50, 500, 2000, 10000, -1};
+	std::vector<double> frontier_rates{1000, 10000, 0};
+	double frontier_seconds = 0.5;
+	bool frontier = true;
 	// Under TCG a kick's whole round trip (entry, IPI, task_work, exit)
 	// often takes under 5 us of the guest's clock: at 1 us each kick to a
 	// spinner is one interruption.
@@ -55,7 +62,8 @@ void usage(std::FILE* f)
 {
 	std::fprintf(f, "usage: twa-bench [--items N] [--ops N] [--targets spinner,sleeper,nohz]"
 	                " [--no-uring] [--no-sweep] [--rates R,R,...] [--sweep-seconds S]"
-	                " [--noise-threshold-us U]\n");
+	                " [--no-frontier] [--deadlines D,D,...|none] [--frontier-rates R,R,...]"
+	                " [--frontier-seconds S] [--noise-threshold-us U]\n");
 }
 
 std::vector<std::string> split(const std::string& s, char sep)
@@ -84,6 +92,18 @@ bool parse_args(int argc, char** argv, Options& o)
 			o.uring = false;
 		else if (a == "--no-sweep")
 			o.sweep = false;
+		else if (a == "--no-frontier")
+			o.frontier = false;
+		else if (a == "--deadlines" && (v = next())) {
+			o.deadlines_us.clear();
+			for (const auto& d : split(v, ','))
+				o.deadlines_us.push_back(d == "none" ? -1 : std::atof(d.c_str()));
+		} else if (a == "--frontier-rates" && (v = next())) {
+			o.frontier_rates.clear();
+			for (const auto& r : split(v, ','))
+				o.frontier_rates.push_back(std::atof(r.c_str()));
+		} else if (a == "--frontier-seconds" && (v = next()))
+			o.frontier_seconds = std::atof(v);
 		else if (a == "--rates" && (v = next())) {
 			o.rates.clear();
 			for (const auto& r : split(v, ','))
@@ -97,8 +117,14 @@ bool parse_args(int argc, char** argv, Options& o)
 	}
 	bool rates_ok =
 	    std::all_of(o.rates.begin(), o.rates.end(), [](double r) { return r >= 0; });
+	rates_ok = rates_ok && std::all_of(o.frontier_rates.begin(), o.frontier_rates.end(),
+	                                   [](double r) { return r >= 0; });
+	// A deadline is whole us up to the module's 10 s, or none (-1).
+	bool deadlines_ok = std::all_of(o.deadlines_us.begin(), o.deadlines_us.end(), [](double d) {
+		return d == -1 || (d >= 0 && d <= 10e6 && d == std::floor(d));
+	});
 	return o.items > 0 && o.ops > 0 && !o.targets.empty() && rates_ok && o.sweep_seconds > 0 &&
-	       o.noise_threshold_us > 0;
+	       o.noise_threshold_us > 0 && deadlines_ok && o.frontier_seconds > 0;
 }
 
 std::FILE* console()
@@ -417,9 +443,13 @@ std::string received_json(const InterruptTable& before, const InterruptTable& af
 // One point of the rate sweep: items offered to the spinner at @rate per
 // second (0: back to back) for o.sweep_seconds, open loop: the producer
 // never waits for an item to run, so a flag still set merges kicks.
-void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl impl, double rate)
+// With @deadline_us (the frontier, kind "frontier"): signal_no_ipi items
+// with that deadline.
+void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl impl, double rate,
+                 std::optional<std::uint64_t> deadline_us = {}, const char* kind = "sweep",
+                 double seconds = 0)
 {
-	const std::string line = queue_command(t.tid, mode, impl);
+	const std::string line = queue_command(t.tid, mode, impl, 1, deadline_us);
 	std::string error;
 	if (int err = c.reset(); err != 0)
 		error = "reset failed: errno " + std::to_string(err);
@@ -430,7 +460,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	auto osn0 = t.osn_totals();
 	auto n0 = t.noise->totals();
 	auto t0 = std::chrono::steady_clock::now();
-	auto window = std::chrono::duration<double>(o.sweep_seconds);
+	auto window = std::chrono::duration<double>(seconds > 0 ? seconds : o.sweep_seconds);
 	std::int64_t queued = 0, refused = 0, attempts = 0;
 	while (error.empty() && std::chrono::steady_clock::now() - t0 < window) {
 		if (rate > 0)
@@ -465,7 +495,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 			lat.push_back(r.latency_ns);
 	double per = queued > 0 ? static_cast<double>(queued) : 1.0;
 	std::ostringstream j;
-	j << "{\"kind\":\"sweep\",\"target\":" << json_str(t.name)
+	j << "{\"kind\":" << json_str(kind) << ",\"target\":" << json_str(t.name)
 	  << ",\"mode\":" << json_str(std::string(to_string(mode)))
 	  << ",\"impl\":" << json_str(std::string(to_string(impl))) << ",\"offered_per_s\":";
 	if (rate > 0)
@@ -486,8 +516,23 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	  << ",\"osnoise\":" << osnoise_json(t, osn, window_s, per)
 	  << ",\"received\":" << received_json(irq0, irq1) << ",\"latency_items\":" << lat.size()
 	  << ",\"latency_ns\":{\"p50\":" << percentile(lat, 50)
-	  << ",\"p99\":" << percentile(lat, 99) << "}"
-	  << ",\"error\":" << (error.empty() ? "null" : json_str(error)) << "}";
+	  << ",\"p90\":" << percentile(lat, 90) << ",\"p99\":" << percentile(lat, 99) << "}"
+	  << ",\"queue_ns_per_item\":" << std::lround(static_cast<double>(st.queue_ns()) / per);
+	if (deadline_us) {
+		// Every kick the target got for these items: the queueing's (a
+		// deadline of 0 is signal) and the deadline timers'.
+		j << ",\"deadline_us\":" << *deadline_us
+		  << ",\"deadline_met\":" << st.deadline_met()
+		  << ",\"deadline_kicks\":" << st.deadline_kicks()
+		  << ",\"deadline_covered\":" << st.deadline_covered()
+		  << ",\"deadline_kick_ipis\":" << sent.deadline_kick
+		  << ",\"all_kick_ipis_per_item\":"
+		  << static_cast<double>(sent.kick_ipi + sent.deadline_kick) / per;
+	} else if (std::string_view(kind) == "frontier") {
+		j << ",\"deadline_us\":null,\"all_kick_ipis_per_item\":"
+		  << static_cast<double>(sent.kick_ipi) / per;
+	}
+	j << ",\"error\":" << (error.empty() ? "null" : json_str(error)) << "}";
 	emit(j.str());
 }
 
@@ -509,6 +554,28 @@ void run_sweep(const Client& c, const Features& f, const Options& o, Target& t)
 				                   : std::string("back to back")));
 				sweep_point(c, o, t, mode, impl, rate);
 			}
+		}
+	}
+}
+
+// The IPI/latency frontier between TWA_SIGNAL and TWA_SIGNAL_NO_IPI: the
+// deadline mode at each deadline and offered rate (auto: native NO_IPI
+// beneath it where the kernel has it). Its ends: a deadline of 0 (queued as
+// signal) and none (plain signal_no_ipi).
+void run_frontier(const Client& c, const Options& o, Target& t)
+{
+	measure_baseline(t, "frontier", o);
+	for (double rate : o.frontier_rates) {
+		for (double d : o.deadlines_us) {
+			std::optional<std::uint64_t> dl;
+			if (d >= 0)
+				dl = static_cast<std::uint64_t>(d);
+			progress("frontier deadline " +
+			         (dl ? std::to_string(*dl) + " us" : "none") + " at " +
+			         (rate > 0 ? std::to_string(std::lround(rate)) + "/s"
+			                   : std::string("back to back")));
+			sweep_point(c, o, t, Mode::SignalNoIpi, Impl::Auto, rate, dl, "frontier",
+			            o.frontier_seconds);
 		}
 	}
 }
@@ -566,6 +633,8 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 	}
 	if (o.sweep && name == "spinner")
 		run_sweep(c, f, o, *t);
+	if (o.frontier && name == "spinner")
+		run_frontier(c, o, *t);
 	// The target CPU idle first, then the tracer's text patched back.
 	if (t->spinner)
 		t->spinner->stop();
