@@ -39,11 +39,16 @@ struct twa_deadline_last {
 
 static DEFINE_PER_CPU(struct twa_deadline_last, twa_deadline_last);
 
-/*
+/**
+ * twa_deadline_fire - a deadline timer: kick the task, unless no longer due
+ * @timer: the timer of a struct twa_deadline_work
+ *
  * Hard interrupt context (HRTIMER_MODE_*_HARD, on PREEMPT_RT too): a kick
  * due is sent, not deferred to a softirq thread that a busy CPU may not run.
- * The work's func, which cancels this timer before it drops the task, cannot
- * free anything under it.
+ * The work's run, which cancels this timer before it drops the task, cannot
+ * free anything under it. Exported on KUnit kernels only.
+ *
+ * Return: HRTIMER_NORESTART: a work is kicked once at most.
  */
 enum hrtimer_restart twa_deadline_fire(struct hrtimer *timer)
 {
@@ -75,7 +80,14 @@ enum hrtimer_restart twa_deadline_fire(struct hrtimer *timer)
 }
 EXPORT_SYMBOL_IF_TWA_KUNIT(twa_deadline_fire);
 
-/* The cb.func of every deadline work, in the target's task_work_run(). */
+/**
+ * twa_deadline_run - the task_work func of every deadline work
+ * @cb: the work's callback_head, in the target's task_work_run()
+ *
+ * Settles the work's state (met, unless its timer acted first), cancels the
+ * timer, drops the task, and calls the caller's func last. Exported on KUnit
+ * kernels only.
+ */
 void twa_deadline_run(struct callback_head *cb)
 {
 	struct twa_deadline_work *dw =
@@ -129,9 +141,19 @@ static int twa_deadline_arm(struct task_struct *task, struct twa_deadline_work *
 	return ret;
 }
 
-/*
- * twa_deadline_work_add() with the queueing function as a parameter: the
- * KUnit suites queue to kernel threads through __twa_task_work_add().
+/**
+ * __twa_deadline_work_add - twa_deadline_work_add() with its queueing call
+ * @task: the task to run the work
+ * @dw: the work
+ * @func: the caller's callback
+ * @deadline_ns: the deadline; 0 queues as TWA_SIGNAL
+ * @impl: native, backport or auto
+ * @add: twa_task_work_add(), or __twa_task_work_add() (the KUnit suites
+ *       queue to kernel threads, which the former refuses)
+ *
+ * Exported on KUnit kernels only.
+ *
+ * Return: as twa_deadline_work_add().
  */
 int __twa_deadline_work_add(struct task_struct *task, struct twa_deadline_work *dw,
 			    task_work_func_t func, u64 deadline_ns,
