@@ -16,6 +16,7 @@
  * queued before it.
  */
 #include <linux/hrtimer.h>
+#include <linux/irqflags.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
@@ -118,6 +119,7 @@ EXPORT_SYMBOL_IF_TWA_KUNIT(twa_deadline_run);
 static int twa_deadline_arm(struct task_struct *task, struct twa_deadline_work *dw,
 			    u64 deadline_ns, enum twa_impl impl, twa_add_fn add)
 {
+	unsigned long flags;
 	int ret;
 
 	atomic_set(&dw->state, TWA_DEADLINE_QUEUEING);
@@ -129,11 +131,19 @@ static int twa_deadline_arm(struct task_struct *task, struct twa_deadline_work *
 	preempt_disable();
 	ret = add(task, &dw->cb, TWA_MODE_SIGNAL_NO_IPI, impl);
 	if (!ret) {
+		/*
+		 * Interrupts off from arming to pending: the timer is pinned
+		 * here, and fired in between (a vCPU the host did not run for
+		 * D, seen on debug-7.x) it would find the work still queueing,
+		 * do nothing, and leave it pending with no kick to come.
+		 */
+		local_irq_save(flags);
 		/* After the queueing: a kick from now on finds the work queued. */
 		dw->armed_ns = ktime_get_ns();
 		hrtimer_start(&dw->timer, ns_to_ktime(deadline_ns),
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		atomic_set_release(&dw->state, TWA_DEADLINE_PENDING);
+		local_irq_restore(flags);
 	}
 	preempt_enable();
 	if (ret)
