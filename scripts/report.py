@@ -760,7 +760,6 @@ def sweep_table(rep):
             "CPU 1 received /s |",
             "|" + "---|" * 14]
     for p in rep["sweep"]:
-        lat = p.get("latency_ns") or {}
         recv = sorted((p.get("received") or {}).items(), key=lambda kv: -kv[1])[:3]
         recv = ", ".join("%s %.0f" % (k, v / p["window_s"]) for k, v in recv) or "-"
         c = lambda path, f: iv(sp_of(p, path), f) if dig(p, path) is not None else "-"
