@@ -194,6 +194,9 @@ def read_bench(paths):
                 rec = json.loads(line)
                 kind = rec.pop("kind")
                 upgrade(kind, rec)
+                if kind == "env":
+                    env = env or rec
+                    continue
                 if rec.get("warmup"):
                     dropped += 1
                     continue
@@ -516,28 +519,29 @@ def headline(env, scenarios, sweep=()):
     usf = lambda v: "%.1f us" % (v / 1000.0)
     x = lambda v: "x%.0f" % v if v >= 10 else "x%.1f" % v
     tsave = sp["target_ns_saved_per_item"]
-    where = " (at %d items/s)" % rate if rate else " (one item at a time)"
+    where = "at %d items/s" % rate if rate else "one item at a time"
     if tsave is None:
         target_text = "- of the target's time per item"
     elif within["target_ns_saved_per_item"]:
-        target_text = ("target time per item within noise (%s%s)" % (iv(tsave, usf), where))
+        target_text = "target time per item within noise (%s, %s)" % (iv(tsave, usf), where)
     else:
-        target_text = "%s of the target's time per item%s" % (iv(tsave, usf), where)
+        target_text = "%s of the target's time per item (%s)" % (iv(tsave, usf), where)
     ipi_text = ("%s IPIs per item" % iv(sp["ipis_saved_per_item"], lambda v: "%.2f" % v)
                 if not within["ipis_saved_per_item"] else
                 "IPIs per item within noise (%s)" % iv(sp["ipis_saved_per_item"], lambda v: "%.2f" % v))
+    same = lambda k: "; no difference measured" if within[k] else ""
     few = (sig.get("latency_samples") or {}).get("few") or []
     p99note = " (p99 on %d items a round: %s)" % (
         (sig.get("latency_samples") or {}).get("per_round", 0),
         "fewer than %d beyond it" % FEW_SAMPLES) if "p99" in few else ""
     h["text"] = ("%s: TWA_SIGNAL_NO_IPI instead of TWA_SIGNAL (%s, to a task spinning in user "
-                 "space; median of %d rounds [%s]) saves %s and %s; it pays latency p50 %s "
+                 "space; median of %d rounds, %s) saves %s and %s; it pays latency p50 %s "
                  "instead of %s (%s), p99 %s instead of %s (%s)%s." % (
                      env["kernel"], impl, h["rounds"], h["interval"], ipi_text, target_text,
                      iv(sp["latency_p50_ns.signal_no_ipi"], dur), iv(sp["latency_p50_ns.signal"], dur),
-                     iv(sp["latency_p50_ns.ratio"], x),
+                     iv(sp["latency_p50_ns.ratio"], x) + same("latency_p50_ns"),
                      iv(sp["latency_p99_ns.signal_no_ipi"], dur), iv(sp["latency_p99_ns.signal"], dur),
-                     iv(sp["latency_p99_ns.ratio"], x), p99note))
+                     iv(sp["latency_p99_ns.ratio"], x) + same("latency_p99_ns"), p99note))
     return h
 
 
@@ -1276,7 +1280,8 @@ def combine(args):
                 entry["kernels"][r["kernel"]] = None
             else:
                 p50 = (s["latency_ns"] or {}).get("p50")
-                cells = [fmt(s.get("kick_ipis_per_item")), fmt(s["ipis_per_item"]), us(p50)]
+                c = lambda path, f: iv(sp_of(s, path), f) if dig(s, path) is not None else "-"
+                cells = [c("kick_ipis_per_item", f3), c("ipis_per_item", f3), c("latency_ns.p50", us)]
                 entry["kernels"][r["kernel"]] = {"kick_ipis_per_item": s.get("kick_ipis_per_item"),
                                                  "ipis_per_item": s["ipis_per_item"], "latency_p50_ns": p50,
                                                  "queue_ns_per_item": s["queue_ns_per_item"]}
@@ -1297,7 +1302,9 @@ def combine(args):
             if not u or not u["supported"]:
                 cells = ["unsupported", "-", "-"]
             else:
-                cells = [fmt(u.get("kick_ipis_per_op")), fmt(u["ipis_per_op"]), fmt(u["ops_per_s_vs_default"], 2)]
+                c = lambda path, f: iv(sp_of(u, path), f) if dig(u, path) is not None else "-"
+                cells = [c("kick_ipis_per_op", f3), c("ipis_per_op", f3),
+                         c("ops_per_s_vs_default", lambda v: "%.2f" % v)]
             urows.append("| %s | %s | %s | %s |" % (name, r["kernel"], arch[r["kernel"]], " | ".join(cells)))
     heads = ["- " + r["headline"]["text"] for r in reps if r.get("headline")]
     md = "\n".join(["# twa-noipi: kernels compared", "",

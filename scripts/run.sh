@@ -15,15 +15,16 @@ or any Debian kernel as SUITE:PACKAGE (bookworm:linux-image-rt-amd64): the
 newest ABI that PACKAGE depends on in SUITE, with no file to write.
 Installs missing host packages (as root), fetches the kernel, builds the
 module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs and
-runs twa-bench in R rounds (--rounds, default 5; modes and impls interleaved
-in each round, a baseline window in each, a short warm-up round dropped):
-every mode x impl to a task spinning on CPU 1 and to one asleep there, one
-item in flight, N items each a round (--items, default 200), with
+runs twa-bench in R rounds (--rounds, default 10; modes and impls
+interleaved in each round, baseline windows in each, a short warm-up round
+dropped): every mode x impl to a task spinning on CPU 1 and to one asleep
+there, one item in flight, N items each a round (--items, default 100), with
 the time the spinner loses to interruptions (osnoise-style, beyond a
 baseline measured with nothing queued); a rate sweep (signal and
 signal_no_ipi offered to the spinner at 100, 1000, 10000, 100000 items/s and
-back to back, half a second each a round); the io_uring ring setups, N
-completions each a round (--ops, default 200); where the kernel's config has
+back to back, a quarter of a second each a round); the io_uring ring
+setups, N completions each a round (--ops, default 100); where the kernel's
+config has
 CONFIG_NO_HZ_FULL=y a second boot with nohz_full=1 for a spinner on a
 tick-less CPU 1. Every figure is the median of the rounds with its interval.
 Writes results/<kernel-release>/report.{json,md}, ipis.svg, latency.svg (CDF),
@@ -35,7 +36,7 @@ Environment: TWA_KVM=1 to use KVM where nested KVM works (never the
 default), TWA_RESULTS (default: results/).
 USAGE
 }
-items=200 ops=200 rounds=5 names=()
+items=100 ops=100 rounds=10 names=()
 cmdline="scripts/run.sh $*"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -76,7 +77,7 @@ machine_json() {
 accel_name="tcg,thread=multi"
 [ "$accel" = kvm ] && accel_name=kvm
 reports=()
-bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.5"
+bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3"
 for s in "${kernels[@]}"; do
 	log "== $s: benchmark, $rounds rounds of $items items per scenario, $ops io_uring ops per setup"
 	"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench --tests twa-bench \
@@ -85,7 +86,7 @@ for s in "${kernels[@]}"; do
 	if has_offer "$(manifest_key "$s" OFFERS)" nohz_full; then
 		log "== $s: nohz_full=1 boot: a spinner on a tick-less CPU 1"
 		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench-nohz --tests twa-bench \
-			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items --rounds $rounds" \
+			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items --rounds $rounds --baseline-seconds 0.3" \
 			--follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/bench-nohz/files/twa-bench/bench.jsonl")
 	fi

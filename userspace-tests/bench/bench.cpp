@@ -53,7 +53,7 @@ struct Options {
 	// Every scenario, sweep point and ring setup is measured once per
 	// round, modes and impls interleaved inside a round; round 0, the
 	// warm-up (fewer items, shorter windows), is reported and dropped.
-	int rounds = 5;
+	int rounds = 10;
 	bool warmup = true;
 	int warmup_items = 20;
 };
@@ -80,7 +80,8 @@ void usage(std::FILE* f)
 	std::fprintf(f,
 	             "usage: twa-bench [--items N] [--ops N] [--targets spinner,sleeper,nohz]"
 	             " [--no-uring] [--no-sweep] [--rates R,R,...] [--sweep-seconds S]"
-	             " [--noise-threshold-us U] [--rounds R] [--no-warmup] [--warmup-items N]\n");
+	             " [--noise-threshold-us U] [--baseline-seconds S] [--rounds R] [--no-warmup]"
+	             " [--warmup-items N]\n");
 }
 
 std::vector<std::string> split(const std::string& s, char sep)
@@ -117,6 +118,8 @@ bool parse_args(int argc, char** argv, Options& o)
 			o.sweep_seconds = std::atof(v);
 		else if (a == "--noise-threshold-us" && (v = next()))
 			o.noise_threshold_us = std::atof(v);
+		else if (a == "--baseline-seconds" && (v = next()))
+			o.baseline_seconds = std::atof(v);
 		else if (a == "--rounds" && (v = next()))
 			o.rounds = std::atoi(v);
 		else if (a == "--no-warmup")
@@ -129,7 +132,8 @@ bool parse_args(int argc, char** argv, Options& o)
 	bool rates_ok =
 	    std::all_of(o.rates.begin(), o.rates.end(), [](double r) { return r >= 0; });
 	return o.items > 0 && o.ops > 0 && !o.targets.empty() && rates_ok && o.sweep_seconds > 0 &&
-	       o.noise_threshold_us > 0 && o.rounds > 0 && o.warmup_items > 0;
+	       o.noise_threshold_us > 0 && o.rounds > 0 && o.warmup_items > 0 &&
+	       o.baseline_seconds > 0;
 }
 
 std::FILE* console()
