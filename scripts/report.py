@@ -8,6 +8,10 @@
       sweep.svg and prints the tables.
   report.py --combine [--out DIR] REPORT.json [REPORT.json...]
       several kernels: writes DIR/comparison.{json,md} and prints the table.
+  report.py --compare REPORT.json REPORT.json
+      two runs on one kernel: does every headline interval of the first
+      overlap the second's, and are the intervals of the IPIs saved and of
+      the latencies p50 narrower than +-25 % of their value? (exit 1 if not)
   report.py --check [--out DIR] BENCH.jsonl...
       as the first form, then exit 1 unless the run is complete: every
       supported scenario ran all its items without an error, the spinner's
@@ -1322,15 +1326,55 @@ def combine(args):
     print("comparison: %s/{comparison.md,comparison.json}" % args.out)
 
 
+def compare(args):
+    """The issue-24 reproducibility check of two runs on one kernel: every
+    headline interval of the first overlaps the second's, and the
+    intervals of the IPIs saved and of the two latencies p50 are narrower
+    than +-25 % of their value. Exit 1 if not."""
+    reps = []
+    for path in args.results:
+        with open(path) as f:
+            reps.append(json.load(f))
+    if len(reps) != 2 or not all(r.get("headline") for r in reps):
+        sys.exit("report.py: --compare takes two report.json with a headline")
+    a, b = (r["headline"]["spread"] for r in reps)
+    tight = ("ipis_saved_per_item", "latency_p50_ns.signal", "latency_p50_ns.signal_no_ipi")
+    bad = 0
+    print("| headline figure | run 1 | run 2 | overlap | half-width run 1 | run 2 |")
+    print("|---|---|---|---|---|---|")
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        ok = overlap(x, y) and x is not None and y is not None
+
+        def width(sp):
+            if not sp or not sp["median"]:
+                return None
+            return 100.0 * max(sp["hi"] - sp["median"], sp["median"] - sp["lo"]) / abs(sp["median"])
+        wx, wy = width(x), width(y)
+        narrow = k not in tight or (wx is not None and wy is not None and wx < 25 and wy < 25)
+        bad += (not ok) + (not narrow)
+        g = (lambda v: "%.3g" % v)
+        print("| %s | %s | %s | %s | %s | %s |" % (
+            k, iv(x, g), iv(y, g), "yes" if ok else "NO",
+            "-" if wx is None else "%.0f%%%s" % (wx, "" if narrow or k not in tight else " (>25%)"),
+            "-" if wy is None else "%.0f%%" % wy))
+    print("compare: %s" % ("holds" if not bad else "%d problems" % bad))
+    sys.exit(1 if bad else 0)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results")
     p.add_argument("--accel", default="tcg")
     p.add_argument("--combine", action="store_true")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--compare", action="store_true",
+                   help="two report.json of one kernel: do the headline intervals hold?")
     p.add_argument("--machine", help="machine.json (run.sh): QEMU, accelerator, vCPUs, host CPU")
     p.add_argument("results", nargs="+")
     args = p.parse_args()
+    if args.compare:
+        compare(args)
     combine(args) if args.combine else single(args)
 
 

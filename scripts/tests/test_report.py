@@ -392,5 +392,33 @@ class Files(unittest.TestCase):
                 self.assertIn("Machine: QEMU emulator version 7.2.x", f.read())
 
 
+class Compare(unittest.TestCase):
+    def reports(self, tmp, scale_b):
+        paths = []
+        for i, scale in enumerate((lambda r, x: 1.0 + r / 100.0, scale_b)):
+            with tempfile.TemporaryDirectory() as t2:
+                bench = write(t2, rounds_of(lines(), 5, scale))
+                env, scenarios, uring, baselines, sweep, tracers = report.read_bench([bench])
+            rep = report.build_report(env, scenarios, uring, "tcg", baselines, sweep, tracers)
+            paths.append(os.path.join(tmp, "r%d.json" % i))
+            with open(paths[-1], "w") as f:
+                json.dump(rep, f)
+        return subprocess.run([sys.executable, REPORT, "--compare"] + paths,
+                              capture_output=True, text=True)
+
+    def test_two_close_runs_hold(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.reports(tmp, lambda r, x: 1.0 + r / 90.0)
+            self.assertIn("| latency_p50_ns.signal |", r.stdout)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertIn("compare: holds", r.stdout)
+
+    def test_runs_far_apart_do_not(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.reports(tmp, lambda r, x: 3.0 + r / 100.0)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("NO", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
