@@ -780,9 +780,13 @@ int main(int argc, char** argv)
 	// Before any target runs on CPU 1: the triggers patch kernel text.
 	std::string why;
 	ipi_tracer() = IpiTracer::start(kTargetCpu, why);
+	std::string triggers = "[";
+	for (const auto& spec :
+	     ipi_tracer() ? ipi_tracer()->triggers() : std::vector<std::string>{})
+		triggers += (triggers.size() > 1 ? "," : "") + json_str(spec);
 	emit(std::string("{\"kind\":\"ipi_tracepoints\",\"available\":") +
-	     (ipi_tracer() ? "true" : "false") +
-	     ",\"why\":" + (ipi_tracer() ? "null" : json_str(why)) + "}");
+	     (ipi_tracer() ? "true" : "false") + ",\"why\":" +
+	     (ipi_tracer() ? "null" : json_str(why)) + ",\"triggers\":" + triggers + "]}");
 	progress(ipi_tracer() ? "IPI tracepoints: counting IPIs to CPU 1"
 	                      : "IPI tracepoints not used: " + why);
 	for (const auto& t : o.targets) {

@@ -179,6 +179,14 @@ IpiTraceTotals IpiTracer::totals() const
 	return t;
 }
 
+std::vector<std::string> IpiTracer::triggers() const
+{
+	std::vector<std::string> out;
+	for (const auto& [event, spec] : triggers_)
+		out.push_back(event + ": " + spec);
+	return out;
+}
+
 void IpiTracer::stop()
 {
 	for (const auto& [event, spec] : triggers_)

@@ -52,6 +52,8 @@ public:
 	IpiTracer& operator=(const IpiTracer&) = delete;
 	// Everything counted since start().
 	IpiTraceTotals totals() const;
+	// The triggers set: "event: spec" each.
+	std::vector<std::string> triggers() const;
 
 private:
 	explicit IpiTracer(std::string dir) : dir_(std::move(dir)) {}
