@@ -1040,7 +1040,8 @@ def plots(rep, outdir):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "ipis.dat")
         with open(data, "w") as f:
-            f.write("label native native_lo native_hi backport backport_lo backport_hi\n")
+            # No header line: with errorbars gnuplot would draw the whiskers
+            # one cluster to the left of their bars.
             order = ["spinner", "sleeper", "nohz"]
             targets = {s["target"] for s in rep["scenarios"]}
             for target in sorted(targets, key=lambda t: (order.index(t) if t in order else 9, t)):
@@ -1057,10 +1058,10 @@ def plots(rep, outdir):
                                       else ["NaN"] * 3)
                         f.write('"%s\\n%s" %s\n' % (target, mode, " ".join(cells)))
         bar_chart(os.path.join(outdir, "ipis.svg"), "1000,450",
-                  "Kick IPIs sent to the target CPU per item: %s (%s)"
-                  % (rep["kernel"], rep["accel"].upper()),
-                  "kick IPIs per item (sender side; bars: median of the rounds, whiskers: interval)",
-                  "set yrange [0:*]\nset xtics font 'sans,9'\n"
+                  "Kick IPIs sent to the target CPU per item: %s (%s; bars: median of %d rounds, "
+                  "whiskers: interval)" % (rep["kernel"], rep["accel"].upper(), rep.get("rounds", 1)),
+                  "kick IPIs per item (sender side)",
+                  "set yrange [0:*]\nset offsets 0,0,0.1,0\nset xtics font 'sans,9'\n"
                   "set style histogram errorbars gap 1 lw 1",
                   "'%s' using 2:3:4:xtic(1) title 'native', '' using 5:6:7 title 'backport'" % data)
 
