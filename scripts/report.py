@@ -608,14 +608,16 @@ def dur(ns):
 
 
 def ipi_agreement(rep):
-    """Per scenario, sweep point and ring setup: the IPI tracepoints' count
-    against the module's kprobes (summed over the rounds), where both
-    counted. Agree: within 2 IPIs or 2 % (the two windows' edges differ by
-    a few microseconds: the module's reset and read)."""
+    """Per scenario and sweep point: the IPI tracepoints' count against the
+    module's kprobes (summed over the rounds), where both counted. Agree:
+    within 2 IPIs a round or 2 %. The tracer's window is a little wider
+    than the module's (it spans the module's reset and its reads): on 7.2
+    the kick IPIs agreed exactly, all IPIs by up to 8 in 10 rounds (the
+    nohz target: 16 against 8)."""
     out = []
 
-    def agrees(a, b):
-        return abs(a - b) <= max(2, 0.02 * max(a, b))
+    def agrees(a, b, rounds):
+        return abs(a - b) <= max(2 * rounds, 0.02 * max(a, b))
 
     for s in rep["scenarios"]:
         tp, sent = s.get("tracepoints"), s.get("sent")
@@ -625,7 +627,8 @@ def ipi_agreement(rep):
         out.append({"what": "scenario", "target": s["target"], "mode": s["mode"], "impl": s["impl"],
                     "kprobe_total": kp_total, "tracepoint_total": tp["total"],
                     "kprobe_kick_ipi": sent.get("kick_ipi"), "tracepoint_kick_ipi": tp["kick_ipi"],
-                    "agree": agrees(kp_total, tp["total"]) and agrees(sent.get("kick_ipi") or 0, tp["kick_ipi"])})
+                    "agree": (agrees(kp_total, tp["total"], s.get("rounds", 1)) and
+                              agrees(sent.get("kick_ipi") or 0, tp["kick_ipi"], s.get("rounds", 1)))})
     for p in rep["sweep"]:
         tp = p.get("tracepoints")
         if not tp or p.get("wake_ipis") is None:
@@ -635,7 +638,8 @@ def ipi_agreement(rep):
                     "offered_per_s": p["offered_per_s"],
                     "kprobe_total": kp_total, "tracepoint_total": tp["total"],
                     "kprobe_kick_ipi": p.get("kick_ipis"), "tracepoint_kick_ipi": tp["kick_ipi"],
-                    "agree": agrees(kp_total, tp["total"]) and agrees(p.get("kick_ipis") or 0, tp["kick_ipi"])})
+                    "agree": (agrees(kp_total, tp["total"], p.get("rounds", 1)) and
+                              agrees(p.get("kick_ipis") or 0, tp["kick_ipi"], p.get("rounds", 1)))})
     return out
 
 
@@ -954,7 +958,7 @@ def agreement_lines(rep):
     rows = ["", "## IPIs counted three ways", "",
             "The kernel's ipi:ipi_send_cpu/ipi_send_cpumask tracepoints (hist triggers filtered "
             "on CPU 1, summed over the rounds) beside the module's kprobes (sent) and "
-            "/proc/interrupts (received): %d of %d measurements agree (within 2 IPIs or 2%%)."
+            "/proc/interrupts (received): %d of %d measurements agree (within 2 IPIs a round or 2%%)."
             % (len(agr) - len(bad), len(agr)), "",
             "| target | mode | impl | kick IPIs: kprobes | kick IPIs: tracepoints | all IPIs: kprobes | "
             "all IPIs: tracepoints | IPIs received (RES+CAL) | agree |", "|---|---|---|---|---|---|---|---|---|"]

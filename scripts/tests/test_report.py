@@ -4,9 +4,11 @@ The fixtures are make test's short bench on Debian's 6.1.0-57-amd64 under
 TCG: 20 items a scenario, two sweep points. 6.1-short.jsonl (2026-12-02)
 has today's keys; 6.1-short-0.1.0.jsonl (2026-12-01) the deprecated ones
 (docs/report.md, "Renamed keys"), which must stay readable until the next
-release: keep it. These tests judge the plumbing (what is read,
-what --check calls incomplete, what the headline is computed from), never
-a figure's size.
+release: keep it. 7.2-rounds.jsonl (2026-12-02) is the first three rounds
+(the warm-up and rounds 1 and 2) of a `make run KERNEL=7.x` with 10 rounds
+of 100 items on 7.2.13+deb14-amd64: rounds and the IPI tracepoints. These
+tests judge the plumbing (what is read, what --check calls incomplete, what
+the headline is computed from), never a figure's size.
 """
 
 import json
@@ -21,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 REPORT = os.path.join(ROOT, "scripts", "report.py")
 FIXTURE = os.path.join(ROOT, "userspace-tests", "fixtures", "bench", "6.1-short.jsonl")
 OLD_FIXTURE = os.path.join(ROOT, "userspace-tests", "fixtures", "bench", "6.1-short-0.1.0.jsonl")
+ROUNDS_FIXTURE = os.path.join(ROOT, "userspace-tests", "fixtures", "bench", "7.2-rounds.jsonl")
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import report  # noqa: E402
@@ -368,6 +371,49 @@ class Tracepoints(unittest.TestCase):
             r = run_check(write(tmp, self.with_tracepoints(skew=50)), tmp)
             self.assertEqual(r.returncode, 1)
             self.assertIn("IPI tracepoints counted", r.stderr)
+
+
+class Captured72(unittest.TestCase):
+    """A real run with rounds and the IPI tracepoints (7.2)."""
+
+    def setUp(self):
+        env, scenarios, uring, baselines, sweep, tracers = report.read_bench([ROUNDS_FIXTURE])
+        self.env = env
+        self.rep = report.build_report(env, scenarios, uring, "tcg", baselines, sweep, tracers)
+
+    def test_the_warmup_is_dropped(self):
+        self.assertGreater(self.env["warmup_records_dropped"], 0)
+        self.assertEqual(self.rep["rounds"], 2)
+        self.assertEqual(self.rep["intervals"]["method"], "min-max")
+        for s in self.rep["scenarios"]:
+            if s.get("supported"):
+                self.assertEqual(s["rounds"], 2, (s["target"], s["mode"], s["impl"]))
+                self.assertEqual(s["items"], 200)
+
+    def test_tracepoints_agree_with_the_kprobes(self):
+        self.assertTrue(self.rep["ipi_tracepoints"]["available"])
+        agr = self.rep["ipi_count_agreement"]
+        self.assertEqual(len(agr), len([s for s in self.rep["scenarios"] if s.get("supported")])
+                         + len(self.rep["sweep"]))
+        self.assertTrue(all(a["agree"] for a in agr), [a for a in agr if not a["agree"]])
+        sig = report.find(self.rep["scenarios"], "spinner", "signal", "backport")
+        self.assertEqual(sig["tracepoints"]["kick_ipi"], sig["sent"]["kick_ipi"])
+        self.assertTrue(any("[twa_noipi]" in x["callsite"] for x in sig["tracepoints"]["sites"]),
+                        "the backport's kick IPIs come from the module")
+        nat = report.find(self.rep["scenarios"], "spinner", "signal", "native")
+        self.assertTrue(any(x["callsite"] == "task_work_add" for x in nat["tracepoints"]["sites"]))
+
+    def test_complete(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_check(ROUNDS_FIXTURE, tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("check: complete", r.stdout)
+
+    def test_headline_figures_have_intervals(self):
+        h = self.rep["headline"]
+        for k, v in h["spread"].items():
+            self.assertEqual(v["rounds"], 2, k)
+        self.assertIn("median of 2 rounds", h["text"])
 
 
 class Files(unittest.TestCase):
