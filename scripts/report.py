@@ -940,6 +940,9 @@ def machine_line(rep):
              "%s vCPUs" % m.get("vcpus", rep["cpus"])]
     if m.get("host_cpu_model"):
         parts.append("host CPU %s (%s cores)" % (m["host_cpu_model"], m.get("host_cpus", "?")))
+    if m.get("host_load_before"):
+        parts.append("host load average %s before, %s after" % (m["host_load_before"],
+                                                                m.get("host_load_after", "?")))
     if m.get("guest_cpu_model"):
         parts.append("guest CPU %s" % m["guest_cpu_model"])
     if m.get("command"):

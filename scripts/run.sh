@@ -68,17 +68,22 @@ machine_json() {
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	python3 -c 'import json, sys; print(json.dumps(dict(zip(
 		["qemu", "accel", "vcpus", "memory", "host_cpu_model", "host_cpus", "host_kernel",
-		 "command", "items_per_round", "ops_per_round", "rounds"],
+		 "command", "items_per_round", "ops_per_round", "rounds", "host_load_before",
+		 "host_load_after"],
 		[sys.argv[1], sys.argv[2], int(sys.argv[3]), "1G", sys.argv[4], int(sys.argv[5]),
-		 sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])]))))' \
+		 sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]),
+		 sys.argv[11], sys.argv[12]]))))' \
 		"$qemu" "$accel_name" 2 "$cpu" "$(nproc)" "$(uname -sr)" "$cmdline" \
-		"$items" "$ops" "$rounds"
+		"$items" "$ops" "$rounds" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 accel_name="tcg,thread=multi"
 [ "$accel" = kvm ] && accel_name=kvm
 reports=()
 bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3"
 for s in "${kernels[@]}"; do
+	# The host's load average (1, 5, 15 min) before and after: under TCG
+	# what else the host runs decides what the vCPUs get.
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	log "== $s: benchmark, $rounds rounds of $items items per scenario, $ops io_uring ops per setup"
 	"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench --tests twa-bench \
 		--args "$bench_args" --follow 'twa-bench:' --timeout 3600 "$s"
@@ -90,7 +95,7 @@ for s in "${kernels[@]}"; do
 			--follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/bench-nohz/files/twa-bench/bench.jsonl")
 	fi
-	machine_json "$s" >"$TWA_BUILD/$s/runs/bench/machine.json"
+	machine_json "$s" "$load_before" >"$TWA_BUILD/$s/runs/bench/machine.json"
 	python3 "$TWA_ROOT/scripts/report.py" --out "$results" --accel "$accel" \
 		--machine "$TWA_BUILD/$s/runs/bench/machine.json" "${files[@]}"
 	release=$(sed -n 's/^{"kind":"env","kernel":"\([^"]*\)".*/\1/p' "${files[0]}" | head -1)
