@@ -1,7 +1,7 @@
 # twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
 #   make                     build the module for KDIR (default: running kernel)
 #   make install             kbuild modules_install (honours INSTALL_MOD_PATH)
-#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=1000] [OPS=1000]
+#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=100] [OPS=100] [ROUNDS=10]
 #                            boot a Debian kernel in QEMU, load, IPI report
 #                            (SUITE:PACKAGE: any Debian kernel, e.g.
 #                            bookworm:linux-image-rt-amd64)
@@ -16,8 +16,9 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= 6.1
 KERNELS ?=
-ITEMS ?= 1000
-OPS ?= 1000
+ITEMS ?= 100
+OPS ?= 100
+ROUNDS ?= 10
 
 # Debian's headers name the compiler the kernel was built with (5.10:
 # gcc-10, which bookworm lacks). Where it is missing, the machine's gcc
@@ -48,7 +49,7 @@ dkms-test:
 	scripts/dkms-test.sh
 
 run:
-	scripts/run.sh --items $(ITEMS) --ops $(OPS) $(KERNEL)
+	scripts/run.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) $(KERNEL)
 
 test:
 	scripts/test.sh $(KERNELS)

@@ -512,6 +512,9 @@ class Results:
         self.test(step, "kunit.%s" % suite, status, run, log_excerpt=why)
 
     def add_bench(self, step, run, path):
+        # A scenario is measured once per round (the warm-up, round 0,
+        # left out): each figure is the median of its rounds.
+        values = {}
         for line in read_lines(path) or []:
             if not line.startswith("{"):
                 continue
@@ -519,7 +522,7 @@ class Results:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if rec.get("kind") != "scenario" or not rec.get("supported", True):
+            if rec.get("kind") != "scenario" or not rec.get("supported", True) or rec.get("warmup"):
                 continue
             base = "bench.%s.%s.%s" % tuple(slug(str(rec.get(k, "_")))
                                              for k in ("target", "mode", "impl"))
@@ -527,8 +530,12 @@ class Results:
                        ("latency_p50", (rec.get("latency_ns") or {}).get("p50"), "ns"))
             for fig, val, unit in figures:
                 if isinstance(val, (int, float)) and not isinstance(val, bool) and val == val:
-                    self.test(step, "%s.%s" % (base, fig), "DONE", run,
-                              number={"value": val, "unit": unit})
+                    values.setdefault(("%s.%s" % (base, fig), unit), []).append(val)
+        for (name, unit), vals in values.items():
+            vals.sort()
+            n = len(vals)
+            med = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2.0
+            self.test(step, name, "DONE", run, number={"value": med, "unit": unit})
 
     def add_module_checks(self, step, run, result, prefix):
         have = set(result)

@@ -7,40 +7,48 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/run.sh [--items N] [--ops N] [KERNEL...|all]
-       (make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=N] [OPS=N])
+Usage: scripts/run.sh [--items N] [--ops N] [--rounds R] [KERNEL...|all]
+       (make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=N] [OPS=N] [ROUNDS=R])
 
 KERNEL: any of $(kernels_all | paste -sd' ') (default $TWA_KERNEL_DEFAULT),
 or any Debian kernel as SUITE:PACKAGE (bookworm:linux-image-rt-amd64): the
 newest ABI that PACKAGE depends on in SUITE, with no file to write.
 Installs missing host packages (as root), fetches the kernel, builds the
 module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs and
-runs twa-bench: every mode x impl to a task spinning on CPU 1 and to one
-asleep there, one item in flight, N items each (--items, default 1000), with
+runs twa-bench in R rounds (--rounds, default 10; modes and impls
+interleaved in each round, baseline windows in each, a short warm-up round
+dropped): every mode x impl to a task spinning on CPU 1 and to one asleep
+there, one item in flight, N items each a round (--items, default 100), with
 the time the spinner loses to interruptions (osnoise-style, beyond a
 baseline measured with nothing queued); a rate sweep (signal and
 signal_no_ipi offered to the spinner at 100, 1000, 10000, 100000 items/s and
-back to back, a second each); the io_uring ring setups, N completions each
-(--ops, default 1000); where the kernel's config has CONFIG_NO_HZ_FULL=y a
-second boot with nohz_full=1 for a spinner on a tick-less CPU 1. Writes
-results/<kernel-release>/report.{json,md}, ipis.svg, latency.svg (CDF) and
-sweep.svg; with several kernels, also results/comparison.{md,json}.
+back to back, a quarter of a second each a round); the io_uring ring
+setups, N completions each a round (--ops, default 100); where the kernel's
+config has
+CONFIG_NO_HZ_FULL=y a second boot with nohz_full=1 for a spinner on a
+tick-less CPU 1. Every figure is the median of the rounds with its interval.
+Writes results/<kernel-release>/report.{json,md}, ipis.svg, latency.svg (CDF),
+sweep.svg, the raw bench*.jsonl and machine.json (QEMU, accelerator, vCPUs,
+host CPU, this command); with several kernels, also
+results/comparison.{md,json}.
 
 Environment: TWA_KVM=1 to use KVM where nested KVM works (never the
 default), TWA_RESULTS (default: results/).
 USAGE
 }
-items=1000 ops=1000 names=()
+items=100 ops=100 rounds=10 names=()
+cmdline="scripts/run.sh $*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--items) items=$2; shift 2 ;;
 	--ops) ops=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) names+=("$1"); shift ;;
 	esac
 done
-case "$items$ops" in '' | *[!0-9]*) die "--items and --ops take numbers" ;; esac
+case "$items$ops$rounds" in '' | *[!0-9]*) die "--items, --ops and --rounds take numbers" ;; esac
 [ ${#names[@]} -gt 0 ] || names=("$TWA_KERNEL_DEFAULT")
 kernels=()
 while read -r k; do kernels+=("$k"); done < <(kernels_select "${names[@]}")
@@ -51,20 +59,45 @@ if [ "${TWA_KVM:-0}" = 1 ]; then accel=kvm kvm=(--kvm); fi
 
 "$TWA_ROOT/scripts/install-deps.sh"
 need_cmds python3:python3 gnuplot:gnuplot-nox
+# Where it ran: report.json's machine section.
+machine_json() {
+	local qemu cpu
+	qemu=$(qemu-system-x86_64 --version 2>/dev/null | head -1)
+	[ "$(manifest_key "$1" ARCH 2>/dev/null)" = arm64 ] &&
+		qemu=$(qemu-system-aarch64 --version 2>/dev/null | head -1)
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	python3 -c 'import json, sys; print(json.dumps(dict(zip(
+		["qemu", "accel", "vcpus", "memory", "host_cpu_model", "host_cpus", "host_kernel",
+		 "command", "items_per_round", "ops_per_round", "rounds", "host_load_before",
+		 "host_load_after"],
+		[sys.argv[1], sys.argv[2], int(sys.argv[3]), "1G", sys.argv[4], int(sys.argv[5]),
+		 sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]),
+		 sys.argv[11], sys.argv[12]]))))' \
+		"$qemu" "$accel_name" 2 "$cpu" "$(nproc)" "$(uname -sr)" "$cmdline" \
+		"$items" "$ops" "$rounds" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+accel_name="tcg,thread=multi"
+[ "$accel" = kvm ] && accel_name=kvm
 reports=()
+bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3"
 for s in "${kernels[@]}"; do
-	log "== $s: benchmark, $items items per scenario, $ops io_uring ops per setup"
+	# The host's load average (1, 5, 15 min) before and after: under TCG
+	# what else the host runs decides what the vCPUs get.
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	log "== $s: benchmark, $rounds rounds of $items items per scenario, $ops io_uring ops per setup"
 	"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench --tests twa-bench \
-		--args "--items $items --ops $ops" --follow 'twa-bench:' --timeout 3600 "$s"
+		--args "$bench_args" --follow 'twa-bench:' --timeout 3600 "$s"
 	files=("$TWA_BUILD/$s/runs/bench/files/twa-bench/bench.jsonl")
 	if has_offer "$(manifest_key "$s" OFFERS)" nohz_full; then
 		log "== $s: nohz_full=1 boot: a spinner on a tick-less CPU 1"
 		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench-nohz --tests twa-bench \
-			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items" \
+			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items --rounds $rounds --baseline-seconds 0.3" \
 			--follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/bench-nohz/files/twa-bench/bench.jsonl")
 	fi
-	python3 "$TWA_ROOT/scripts/report.py" --out "$results" --accel "$accel" "${files[@]}"
+	machine_json "$s" "$load_before" >"$TWA_BUILD/$s/runs/bench/machine.json"
+	python3 "$TWA_ROOT/scripts/report.py" --out "$results" --accel "$accel" \
+		--machine "$TWA_BUILD/$s/runs/bench/machine.json" "${files[@]}"
 	release=$(sed -n 's/^{"kind":"env","kernel":"\([^"]*\)".*/\1/p' "${files[0]}" | head -1)
 	reports+=("$results/$release/report.json")
 done

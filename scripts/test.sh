@@ -19,9 +19,9 @@ changed), and runs on each what its kernels/KERNEL.conf TESTS ask for:
          consumer, the fuzzer and the race tests; plus a nohz_full=1 boot
          where the kernel's config has CONFIG_NO_HZ_FULL=y
   kunit  the KUnit suites, KTAP parsed on the host
-  bench  in the guest boot, a short twa-bench run (20 items, two sweep
-         points, three deadline frontier points) whose report must be
-         complete (report.py --check)
+  bench  in the guest boot, a short twa-bench run (2 rounds of 10 items,
+         two sweep points, three deadline frontier points) whose report
+         must be complete (report.py --check)
   refuse a boot where the module must refuse to load, with a message
          matching the kernel's REFUSAL
   build  alone: the module and the example consumer built (cross-built
@@ -158,7 +158,7 @@ for k in "${kernels[@]}"; do
 		add_job "$k: $what" "boot $k tests progs=$p" guest_boot "$k" "$p" \
 			--args-for fuzz "$K_FUZZ_WRITES" \
 			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
-			--args-for twa-bench "--items 20 --ops 20 --rates 1000,0 --sweep-seconds 0.3 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.3"
+			--args-for twa-bench "--rounds 2 --items 10 --warmup-items 2 --ops 10 --rates 1000,0 --sweep-seconds 0.15 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15"
 		if has_offer "$(manifest_key "$k" OFFERS)" nohz_full; then
 			add_job "$k: guest nohz_full=1" "boot $k nohz progs=twa-ipi-tests" \
 				"$TWA_ROOT/scripts/qemu-run.sh" --built --name nohz \

@@ -17,6 +17,11 @@ FIXTURE = os.path.join(ROOT, "userspace-tests", "fixtures", "bench", "6.1-fronti
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import frontier  # noqa: E402
+import report  # noqa: E402
+
+
+def summary(pts):
+    return frontier.summary(pts, report.aggregate)
 
 
 def point(rate, deadline, ipis, p99, queued=100, met=None, kicks=None, covered=None):
@@ -36,7 +41,7 @@ class Frontier(unittest.TestCase):
         self.assertEqual({p["offered_per_s"] for p in pts}, {1000, 10000, None})
         self.assertEqual(sorted({p["deadline_us"] for p in pts}, key=lambda d: -1 if d is None else d),
                          [None, 0, 50, 500, 2000, 10000])
-        self.assertEqual(frontier.check(frontier.summary(pts)), [])
+        self.assertEqual(frontier.check(summary(pts)), [])
 
     def test_rows_go_from_signal_to_no_ipi(self):
         rows = frontier.by_rate(frontier.read([FIXTURE]))
@@ -52,9 +57,27 @@ class Frontier(unittest.TestCase):
         self.assertEqual(c[0]["deadline_us"], 500)
         self.assertTrue(c[0]["found"])
         self.assertFalse(c[1]["found"])
-        text = frontier.headline_text(frontier.summary(pts))
-        self.assertIn("1000/s: 0.300 kick IPIs per item (deadline 500 us", text)
+        text = frontier.headline_text(summary(pts))
+        self.assertIn("1000/s: 0.300 [0.300-0.300] kick IPIs per item (deadline 500 us", text)
         self.assertIn("back to back: no deadline measured keeps it", text)
+
+    def test_rounds_are_aggregated_with_their_interval(self):
+        pts = []
+        for r, (ipis, p99) in enumerate([(0.1, 900_000), (0.3, 500_000), (0.2, 700_000)], 1):
+            p = point(1000, 500, ipis, p99, queued=10, met=4, kicks=3, covered=3)
+            p["round"] = r
+            pts.append(p)
+        warm = point(1000, 500, 9.0, 9_000_000)
+        warm.update(round=0, warmup=True)
+        fr = summary(pts)
+        self.assertEqual(fr["rounds"], 3)
+        (p,) = fr["points"]
+        self.assertEqual(p["queued"], 30)  # counts summed
+        self.assertEqual(p["deadline_kicks"], 9)
+        self.assertAlmostEqual(p["all_kick_ipis_per_item"], 0.2)  # figures: the median
+        self.assertEqual(frontier.interval(p, "latency_ns.p99"), (500_000, 900_000))
+        self.assertEqual(frontier.check(fr), [])
+        self.assertIn("0.200 [0.100-0.300]", "\n".join(frontier.table(fr)))
 
     def test_check_says_what_is_incomplete(self):
         good = point(1000, 500, 0.3, 700_000, queued=10, met=4, kicks=3, covered=3)
@@ -72,7 +95,7 @@ class Frontier(unittest.TestCase):
         self.assertIn("errno 22", problems[2])
 
     def test_markdown_has_the_table_and_headline(self):
-        md = "\n".join(frontier.markdown(frontier.summary(frontier.read([FIXTURE]))))
+        md = "\n".join(frontier.markdown(summary(frontier.read([FIXTURE]))))
         self.assertIn("## Deadline frontier", md)
         self.assertIn("| 1000/s | 0 (as signal) |", md)
         self.assertIn("| back to back | none (signal_no_ipi) |", md)

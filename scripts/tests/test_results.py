@@ -48,6 +48,15 @@ BENCH = "\n".join([
     '{"kind":"scenario","target":"spinner","mode":"signal","impl":"backport","supported":true,'
     '"ipis_per_item":1.0,"latency_ns":{"p50":12000,"p99":40000}}',
     '{"kind":"scenario","target":"spinner","mode":"signal_no_ipi","impl":"native","supported":false}',
+    # Rounds: the warm-up (round 0) is left out, a figure is the median.
+    '{"kind":"scenario","target":"spinner","mode":"resume","impl":"native","supported":true,'
+    '"round":0,"warmup":true,"ipis_per_item":9.0,"latency_ns":{"p50":1}}',
+    '{"kind":"scenario","target":"spinner","mode":"resume","impl":"native","supported":true,'
+    '"round":1,"warmup":false,"ipis_per_item":1.0,"latency_ns":{"p50":100}}',
+    '{"kind":"scenario","target":"spinner","mode":"resume","impl":"native","supported":true,'
+    '"round":2,"warmup":false,"ipis_per_item":0.5,"latency_ns":{"p50":300}}',
+    '{"kind":"scenario","target":"spinner","mode":"resume","impl":"native","supported":true,'
+    '"round":3,"warmup":false,"ipis_per_item":0.9,"latency_ns":{"p50":200}}',
     'not json',
 ]) + "\n"
 
@@ -258,6 +267,11 @@ class Produce(Fixture):
         t = self.by_path[("6.1", "tests", "bench.spinner.signal.backport.latency_p50")][0]
         self.assertEqual(t["number"], {"value": 12000, "unit": "ns"})
         self.assertFalse([p for p in self.by_path if p[2].startswith("bench.spinner.signal_no_ipi")])
+        rounds = self.by_path[("6.1", "tests", "bench.spinner.resume.native.ipis_per_item")]
+        self.assertEqual(len(rounds), 1, "one result for the rounds")
+        self.assertEqual(rounds[0]["number"]["value"], 0.9)
+        t = self.by_path[("6.1", "tests", "bench.spinner.resume.native.latency_p50")][0]
+        self.assertEqual(t["number"]["value"], 200)
 
     def test_failing_boot(self):
         s = lambda p: self.status("7.x", "tests", p)  # noqa: E731

@@ -6,6 +6,7 @@
 #include "twa/client.hpp"
 #include "twa/cpu.hpp"
 #include "twa/interrupts.hpp"
+#include "twa/ipitrace.hpp"
 #include "twa/measure.hpp"
 #include "twa/noise.hpp"
 #include "twa/osnoise.hpp"
@@ -44,26 +45,53 @@ struct Options {
 	std::vector<double> rates{100, 1000, 10000, 100000, 0};
 	double sweep_seconds = 1.0;
 	bool sweep = true;
-	// The deadline frontier: signal_no_ipi with each deadline (us; -1: none,
-	// plain signal_no_ipi; 0: as signal) at each offered rate (0: back to
-	// back), for frontier_seconds each.
-	std::vector<double> deadlines_us{0, 50, 500, 2000, 10000, -1};
-	std::vector<double> frontier_rates{1000, 10000, 0};
-	double frontier_seconds = 0.5;
-	bool frontier = true;
 	// Under TCG a kick's whole round trip (entry, IPI, task_work, exit)
 	// often takes under 5 us of the guest's clock: at 1 us each kick to a
 	// spinner is one interruption.
 	double noise_threshold_us = 1.0;
 	double baseline_seconds = 0.5;
+	// Every scenario, sweep point and ring setup is measured once per
+	// round, modes and impls interleaved inside a round; round 0, the
+	// warm-up (fewer items, shorter windows), is reported and dropped.
+	int rounds = 10;
+	bool warmup = true;
+	int warmup_items = 20;
+	// The deadline frontier: signal_no_ipi with each deadline (us; -1: none,
+	// plain signal_no_ipi; 0: as signal) at each offered rate (0: back to
+	// back), for frontier_seconds each, in the first frontier_rounds rounds
+	// (not the warm-up): 18 points a round cost about 10 s under TCG.
+	std::vector<double> deadlines_us{0, 50, 500, 2000, 10000, -1};
+	std::vector<double> frontier_rates{1000, 10000, 0};
+	double frontier_seconds = 0.25;
+	int frontier_rounds = 5;
+	bool frontier = true;
+};
+
+// Which round a measurement belongs to: 0 is the warm-up.
+struct Round {
+	int n = 1;
+	int of = 1;
+	bool warmup() const { return n == 0; }
+	std::string json() const
+	{
+		return ",\"round\":" + std::to_string(n) +
+		       ",\"warmup\":" + (warmup() ? "true" : "false");
+	}
+	std::string name() const
+	{
+		return warmup() ? std::string("warm-up")
+		                : "round " + std::to_string(n) + "/" + std::to_string(of);
+	}
 };
 
 void usage(std::FILE* f)
 {
-	std::fprintf(f, "usage: twa-bench [--items N] [--ops N] [--targets spinner,sleeper,nohz]"
-	                " [--no-uring] [--no-sweep] [--rates R,R,...] [--sweep-seconds S]"
-	                " [--no-frontier] [--deadlines D,D,...|none] [--frontier-rates R,R,...]"
-	                " [--frontier-seconds S] [--noise-threshold-us U]\n");
+	std::fprintf(f,
+	             "usage: twa-bench [--items N] [--ops N] [--targets spinner,sleeper,nohz]"
+	             " [--no-uring] [--no-sweep] [--rates R,R,...] [--sweep-seconds S]"
+	             " [--noise-threshold-us U] [--baseline-seconds S] [--rounds R] [--no-warmup]"
+	             " [--warmup-items N] [--no-frontier] [--deadlines D,D,...|none]"
+	             " [--frontier-rates R,R,...] [--frontier-seconds S] [--frontier-rounds R]\n");
 }
 
 std::vector<std::string> split(const std::string& s, char sep)
@@ -104,6 +132,8 @@ bool parse_args(int argc, char** argv, Options& o)
 				o.frontier_rates.push_back(std::atof(r.c_str()));
 		} else if (a == "--frontier-seconds" && (v = next()))
 			o.frontier_seconds = std::atof(v);
+		else if (a == "--frontier-rounds" && (v = next()))
+			o.frontier_rounds = std::atoi(v);
 		else if (a == "--rates" && (v = next())) {
 			o.rates.clear();
 			for (const auto& r : split(v, ','))
@@ -112,6 +142,14 @@ bool parse_args(int argc, char** argv, Options& o)
 			o.sweep_seconds = std::atof(v);
 		else if (a == "--noise-threshold-us" && (v = next()))
 			o.noise_threshold_us = std::atof(v);
+		else if (a == "--baseline-seconds" && (v = next()))
+			o.baseline_seconds = std::atof(v);
+		else if (a == "--rounds" && (v = next()))
+			o.rounds = std::atoi(v);
+		else if (a == "--no-warmup")
+			o.warmup = false;
+		else if (a == "--warmup-items" && (v = next()))
+			o.warmup_items = std::atoi(v);
 		else
 			return false;
 	}
@@ -124,7 +162,9 @@ bool parse_args(int argc, char** argv, Options& o)
 		return d == -1 || (d >= 0 && d <= 10e6 && d == std::floor(d));
 	});
 	return o.items > 0 && o.ops > 0 && !o.targets.empty() && rates_ok && o.sweep_seconds > 0 &&
-	       o.noise_threshold_us > 0 && deadlines_ok && o.frontier_seconds > 0;
+	       o.noise_threshold_us > 0 && o.rounds > 0 && o.warmup_items > 0 &&
+	       o.baseline_seconds > 0 && deadlines_ok && o.frontier_seconds > 0 &&
+	       o.frontier_rounds > 0;
 }
 
 std::FILE* console()
@@ -136,9 +176,12 @@ std::FILE* console()
 	return f;
 }
 
+// Each line says how long the bench has run: what each part costs.
 void progress(const std::string& msg)
 {
-	std::fprintf(console(), "twa-bench: %s\n", msg.c_str());
+	static const auto t0 = std::chrono::steady_clock::now();
+	double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	std::fprintf(console(), "twa-bench: [%.1fs] %s\n", s, msg.c_str());
 	std::fflush(console());
 }
 
@@ -226,7 +269,7 @@ Lost lost_beyond_baseline(const Target& t, const NoiseTotals& d, double seconds)
 // interruptions of the vCPU, anything else. Measured right before each
 // scenario and sweep series (@before names it), as the host's share of
 // the vCPU drifts; subtracted from that scenario's windows.
-void measure_baseline(Target& t, const std::string& before, const Options& o)
+void measure_baseline(Target& t, const std::string& before, const Options& o, const Round& rd)
 {
 	auto n0 = t.noise->totals();
 	auto osn0 = t.osn_totals();
@@ -241,7 +284,7 @@ void measure_baseline(Target& t, const std::string& before, const Options& o)
 	t.base_osn_ns_per_s = static_cast<double>(osn.ns()) / sec;
 	std::ostringstream j;
 	j << "{\"kind\":\"noise_baseline\",\"target\":" << json_str(t.name)
-	  << ",\"before\":" << json_str(before) << ",\"seconds\":" << sec
+	  << ",\"before\":" << json_str(before) << rd.json() << ",\"seconds\":" << sec
 	  << ",\"threshold_ns\":" << o.noise_threshold_us * 1000.0
 	  << ",\"cycles_per_ns\":" << cycles_per_ns()
 	  << ",\"interruptions_per_s\":" << t.base_count_per_s
@@ -251,7 +294,7 @@ void measure_baseline(Target& t, const std::string& before, const Options& o)
 		  << ",\"ns\":" << t.base_osn_ns_per_s << "}";
 	j << "}";
 	emit(j.str());
-	progress(t.name + " baseline before " + before + ": " +
+	progress(t.name + " baseline, " + rd.name() + ", before " + before + ": " +
 	         std::to_string(std::lround(t.base_count_per_s)) + " interruptions/s, " +
 	         std::to_string(std::lround(t.base_ns_per_s / 1000.0)) + " us lost/s");
 }
@@ -289,6 +332,60 @@ std::string osnoise_json(const Target& t, const OsnoiseTotals& d, double seconds
 		  << ",\"name\":" << json_str(d.sources[i].name)
 		  << ",\"count\":" << d.sources[i].count << ",\"ns\":" << d.sources[i].ns << "}";
 	return j.str() + "]}";
+}
+
+// The kernel's IPI tracepoints (6.4+), set once before any target runs on
+// CPU 1 (their text is patched then, never under a spinner) and kept until
+// the end: a third count beside the kprobes and /proc/interrupts.
+std::unique_ptr<IpiTracer>& ipi_tracer()
+{
+	static std::unique_ptr<IpiTracer> t;
+	return t;
+}
+IpiTraceTotals ipitrace_totals()
+{
+	return ipi_tracer() ? ipi_tracer()->totals() : IpiTraceTotals{};
+}
+
+// What the tracepoints counted over a window: IPIs to CPU 1, by vector, the
+// kick IPIs (reschedule IPIs from the caller of kick_process(): the native
+// task_work_add() or the module), and by call site.
+std::string ipitrace_json(const IpiTraceTotals& d)
+{
+	if (!ipi_tracer())
+		return "null";
+	std::ostringstream j;
+	j << "{\"total\":" << d.total() << ",\"res\":" << d.res() << ",\"cal\":" << d.cal()
+	  << ",\"kick_ipi\":" << d.kick_ipis() << ",\"sites\":[";
+	for (std::size_t i = 0; i < d.sites.size(); i++)
+		j << (i ? "," : "") << "{\"event\":" << json_str(d.sites[i].event)
+		  << ",\"callsite\":" << json_str(d.sites[i].callsite)
+		  << ",\"callback\":" << json_str(d.sites[i].callback)
+		  << ",\"count\":" << d.sites[i].count << "}";
+	return j.str() + "]}";
+}
+
+// The CPU the guest sees ("model name" in /proc/cpuinfo; under QEMU's
+// -cpu max, QEMU's name for it).
+std::string cpu_model()
+{
+	std::FILE* f = std::fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return "";
+	char line[512];
+	std::string model;
+	while (model.empty() && std::fgets(line, sizeof(line), f)) {
+		std::string l = line;
+		if (l.rfind("model name", 0) == 0 || l.rfind("CPU part", 0) == 0) {
+			auto colon = l.find(':');
+			if (colon != std::string::npos)
+				model = l.substr(colon + 1);
+		}
+	}
+	std::fclose(f);
+	auto b = model.find_first_not_of(" \t");
+	auto e = model.find_last_not_of(" \t\n");
+	return b == std::string::npos ? "" : model.substr(b, e - b + 1);
 }
 
 std::unique_ptr<Target> make_target(const std::string& name, const Client& c, const Options& o)
@@ -379,13 +476,15 @@ std::string lost_json(const Lost* l, int items)
 }
 
 std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool supported,
-                          const Sample& s, int before_syscall, const char* poke, long poke_after_ms,
-                          const Lost* lost = nullptr, const std::string& osnoise = "null")
+                          const Round& rd, const Sample& s, int before_syscall, const char* poke,
+                          long poke_after_ms, const Lost* lost = nullptr,
+                          const std::string& osnoise = "null",
+                          const std::string& tracepoints = "null")
 {
 	std::ostringstream j;
 	j << "{\"kind\":\"scenario\",\"target\":" << json_str(target)
 	  << ",\"mode\":" << json_str(std::string(to_string(mode)))
-	  << ",\"impl\":" << json_str(std::string(to_string(impl)))
+	  << ",\"impl\":" << json_str(std::string(to_string(impl))) << rd.json()
 	  << ",\"supported\":" << (supported ? "true" : "false");
 	if (supported) {
 		j << ",\"items\":" << s.items << ",\"ran\":" << s.ran << ",\"ipis\":" << s.ipis()
@@ -415,6 +514,7 @@ std::string scenario_json(const std::string& target, Mode mode, Impl impl, bool 
 		  << ",\"max\":" << s.latency_pct(100) << "}"
 		  << ",\"latency_quantiles_ns\":" << quantiles_json(s.latencies_ns)
 		  << ",\"target_lost\":" << lost_json(lost, s.items) << ",\"osnoise\":" << osnoise
+		  << ",\"tracepoints\":" << tracepoints
 		  << ",\"queue_ns_per_item\":" << s.per_item(static_cast<double>(s.queue_ns))
 		  << ",\"poke\":" << json_str(poke) << ",\"poke_after_ms\":" << poke_after_ms
 		  << ",\"error\":" << (s.ok() ? "null" : json_str(s.error));
@@ -444,10 +544,10 @@ std::string received_json(const InterruptTable& before, const InterruptTable& af
 // second (0: back to back) for o.sweep_seconds, open loop: the producer
 // never waits for an item to run, so a flag still set merges kicks.
 // With @deadline_us (the frontier, kind "frontier"): signal_no_ipi items
-// with that deadline.
+// with that deadline, for @seconds.
 void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl impl, double rate,
-                 std::optional<std::uint64_t> deadline_us = {}, const char* kind = "sweep",
-                 double seconds = 0)
+                 const Round& rd, std::optional<std::uint64_t> deadline_us = {},
+                 const char* kind = "sweep", double seconds = 0)
 {
 	const std::string line = queue_command(t.tid, mode, impl, 1, deadline_us);
 	std::string error;
@@ -458,9 +558,12 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 		error = "cannot open control: errno " + std::to_string(err);
 	auto irq0 = InterruptTable::read();
 	auto osn0 = t.osn_totals();
+	auto tp0 = ipitrace_totals();
 	auto n0 = t.noise->totals();
 	auto t0 = std::chrono::steady_clock::now();
-	auto window = std::chrono::duration<double>(seconds > 0 ? seconds : o.sweep_seconds);
+	// The warm-up's windows are a quarter as long.
+	auto window = std::chrono::duration<double>((seconds > 0 ? seconds : o.sweep_seconds) *
+	                                            (rd.warmup() ? 0.25 : 1.0));
 	std::int64_t queued = 0, refused = 0, attempts = 0;
 	while (error.empty() && std::chrono::steady_clock::now() - t0 < window) {
 		if (rate > 0)
@@ -486,6 +589,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	double window_s = seconds_since(t0);
 	auto lost = lost_beyond_baseline(t, t.noise->totals() - n0, window_s);
 	auto osn = t.osn_totals() - osn0;
+	auto tp = ipitrace_totals() - tp0;
 	auto irq1 = InterruptTable::read();
 	auto st = c.stats();
 	auto sent = ipis_for(c.ipis(), kTargetCpu);
@@ -497,7 +601,8 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	std::ostringstream j;
 	j << "{\"kind\":" << json_str(kind) << ",\"target\":" << json_str(t.name)
 	  << ",\"mode\":" << json_str(std::string(to_string(mode)))
-	  << ",\"impl\":" << json_str(std::string(to_string(impl))) << ",\"offered_per_s\":";
+	  << ",\"impl\":" << json_str(std::string(to_string(impl))) << rd.json()
+	  << ",\"offered_per_s\":";
 	if (rate > 0)
 		j << rate;
 	else
@@ -507,13 +612,14 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	  << ",\"achieved_per_s\":" << static_cast<double>(queued) / produce_s
 	  << ",\"kick_process_calls\":" << st.kick_process_calls()
 	  << ",\"kick_ipis_owed\":" << st.kick_ipis_owed() << ",\"kick_ipis\":" << sent.kick_ipi
-	  << ",\"other_ipis\":" << sent.other()
+	  << ",\"wake_ipis\":" << sent.wake() << ",\"other_ipis\":" << sent.other()
 	  << ",\"kick_ipis_per_s\":" << static_cast<double>(sent.kick_ipi) / window_s
 	  << ",\"kick_ipis_per_item\":" << static_cast<double>(sent.kick_ipi) / per
 	  << ",\"interruptions_per_s\":" << lost.count / window_s
 	  << ",\"lost_ns_per_s\":" << std::lround(lost.ns / window_s)
 	  << ",\"lost_ns_per_item\":" << std::lround(lost.ns / per)
 	  << ",\"osnoise\":" << osnoise_json(t, osn, window_s, per)
+	  << ",\"tracepoints\":" << ipitrace_json(tp)
 	  << ",\"received\":" << received_json(irq0, irq1) << ",\"latency_items\":" << lat.size()
 	  << ",\"latency_ns\":{\"p50\":" << percentile(lat, 50)
 	  << ",\"p90\":" << percentile(lat, 90) << ",\"p99\":" << percentile(lat, 99) << "}"
@@ -536,46 +642,95 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	emit(j.str());
 }
 
-void run_sweep(const Client& c, const Features& f, const Options& o, Target& t)
+// One round of the sweep: a baseline, then every rate, the modes and impls
+// interleaved at each rate so that the points compared are measured side
+// by side in time.
+void run_sweep(const Client& c, const Features& f, const Options& o, Target& t, const Round& rd)
 {
-	for (auto mode : {Mode::Signal, Mode::SignalNoIpi}) {
-		for (auto impl : {Impl::Native, Impl::Backport}) {
-			if (impl == Impl::Native && mode == Mode::SignalNoIpi &&
-			    !f.native_signal_no_ipi())
-				continue;
-			measure_baseline(t,
-			                 "sweep " + std::string(to_string(mode)) + "/" +
-			                     std::string(to_string(impl)),
-			                 o);
-			for (double rate : o.rates) {
-				progress("sweep " + std::string(to_string(mode)) + "/" +
-				         std::string(to_string(impl)) + " at " +
+	measure_baseline(t, "sweep", o, rd);
+	for (double rate : o.rates) {
+		for (auto mode : {Mode::Signal, Mode::SignalNoIpi}) {
+			for (auto impl : {Impl::Native, Impl::Backport}) {
+				if (impl == Impl::Native && mode == Mode::SignalNoIpi &&
+				    !f.native_signal_no_ipi())
+					continue;
+				progress("sweep " + rd.name() + " " + std::string(to_string(mode)) +
+				         "/" + std::string(to_string(impl)) + " at " +
 				         (rate > 0 ? std::to_string(std::lround(rate)) + "/s"
 				                   : std::string("back to back")));
-				sweep_point(c, o, t, mode, impl, rate);
+				sweep_point(c, o, t, mode, impl, rate, rd);
 			}
 		}
 	}
 }
 
-// The IPI/latency frontier between TWA_SIGNAL and TWA_SIGNAL_NO_IPI: the
-// deadline mode at each deadline and offered rate (auto: native NO_IPI
-// beneath it where the kernel has it). Its ends: a deadline of 0 (queued as
-// signal) and none (plain signal_no_ipi).
-void run_frontier(const Client& c, const Options& o, Target& t)
+void run_scenario(const Client& c, const Features& f, const Options& o, Target& t, Mode mode,
+                  Impl impl, const Round& rd)
 {
-	measure_baseline(t, "frontier", o);
+	const std::string& name = t.name;
+	bool supported =
+	    impl == Impl::Backport || mode != Mode::SignalNoIpi || f.native_signal_no_ipi();
+	if (!supported) {
+		if (rd.n == 1) // once: the same in every round
+			emit(scenario_json(name, mode, impl, false, rd, {}, -1, "", 0));
+		return;
+	}
+	RunOptions opt;
+	// TWA_NONE sets no flag: a bare syscall does not run it, a signal
+	// does (get_signal() runs task_work) everywhere.
+	bool none = mode == Mode::None;
+	opt.poke = none ? t.flush : t.poke;
+	// Modes that should run by themselves get time to do so before the
+	// target is made to enter the kernel.
+	bool self_runs = mode == Mode::Signal || mode == Mode::SignalNoIpi ||
+	                 (mode == Mode::Resume && name != "sleeper");
+	opt.poke_after = self_runs ? (name == "nohz" ? 100ms : 500ms) : 0ms;
+	int n = rd.warmup() ? std::min(o.items, o.warmup_items) : o.items;
+	// On a nohz_full CPU NO_IPI waits 100 ms for the poke: at most 50
+	// items over all rounds (at least 5 a round).
+	if (name == "nohz" && mode == Mode::SignalNoIpi)
+		n = std::min(n, std::max(5, 50 / o.rounds));
+	progress(name + " " + rd.name() + " " + std::string(to_string(mode)) + "/" +
+	         std::string(to_string(impl)) + ": " + std::to_string(n) + " items");
+	NoiseTotals n0 = t.noise ? t.noise->totals() : NoiseTotals{};
+	auto osn0 = t.osn_totals();
+	auto tp0 = ipitrace_totals();
+	auto s = run_items(c, t.tid, mode, impl, n, opt);
+	auto tp = ipitrace_json(ipitrace_totals() - tp0);
+	double window_s = std::chrono::duration<double>(s.elapsed).count();
+	std::optional<Lost> lost;
+	if (t.noise)
+		lost = lost_beyond_baseline(t, t.noise->totals() - n0, window_s);
+	auto osn = osnoise_json(t, t.osn_totals() - osn0, window_s, s.items);
+	int before = -1;
+	if (t.marks && !none)
+		before =
+		    static_cast<int>(std::count(s.after_mark.begin(), s.after_mark.end(), false));
+	auto how = none ? t.flush_how : t.poke_how;
+	emit(scenario_json(name, mode, impl, true, rd, s, before, how, opt.poke_after.count(),
+	                   lost ? &*lost : nullptr, osn, tp));
+}
+
+// Round 1: A B C D, round 2: A B C D, ...: never all of A before B. Each
+// round has its own baseline window, subtracted from that round's windows.
+// The IPI/latency frontier between TWA_SIGNAL and TWA_SIGNAL_NO_IPI, one
+// round of it: the deadline mode at each deadline and offered rate (auto:
+// native NO_IPI beneath it where the kernel has it). Its ends: a deadline of
+// 0 (queued as signal) and none (plain signal_no_ipi).
+void run_frontier(const Client& c, const Options& o, Target& t, const Round& rd)
+{
+	measure_baseline(t, "frontier", o, rd);
 	for (double rate : o.frontier_rates) {
 		for (double d : o.deadlines_us) {
 			std::optional<std::uint64_t> dl;
 			if (d >= 0)
 				dl = static_cast<std::uint64_t>(d);
-			progress("frontier deadline " +
+			progress("frontier " + rd.name() + " deadline " +
 			         (dl ? std::to_string(*dl) + " us" : "none") + " at " +
 			         (rate > 0 ? std::to_string(std::lround(rate)) + "/s"
 			                   : std::string("back to back")));
-			sweep_point(c, o, t, Mode::SignalNoIpi, Impl::Auto, rate, dl, "frontier",
-			            o.frontier_seconds);
+			sweep_point(c, o, t, Mode::SignalNoIpi, Impl::Auto, rate, rd, dl,
+			            "frontier", o.frontier_seconds);
 		}
 	}
 }
@@ -584,57 +739,18 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 {
 	auto t = make_target(name, c, o);
 	const Mode modes[] = {Mode::None, Mode::Resume, Mode::Signal, Mode::SignalNoIpi};
-	for (auto mode : modes) {
-		for (auto impl : {Impl::Native, Impl::Backport}) {
-			bool supported = impl == Impl::Backport || mode != Mode::SignalNoIpi ||
-			                 f.native_signal_no_ipi();
-			if (!supported) {
-				emit(scenario_json(name, mode, impl, false, {}, -1, "", 0));
-				continue;
-			}
-			RunOptions opt;
-			// TWA_NONE sets no flag: a bare syscall does not run it,
-			// a signal does (get_signal() runs task_work) everywhere.
-			bool none = mode == Mode::None;
-			opt.poke = none ? t->flush : t->poke;
-			// Modes that should run by themselves get time to do so
-			// before the target is made to enter the kernel.
-			bool self_runs = mode == Mode::Signal || mode == Mode::SignalNoIpi ||
-			                 (mode == Mode::Resume && name != "sleeper");
-			opt.poke_after = self_runs ? (name == "nohz" ? 100ms : 500ms) : 0ms;
-			int n = o.items;
-			// On a nohz_full CPU NO_IPI waits 100 ms for the poke: fewer.
-			if (name == "nohz" && mode == Mode::SignalNoIpi)
-				n = std::min(n, 50);
-			progress(name + " " + std::string(to_string(mode)) + "/" +
-			         std::string(to_string(impl)) + ": " + std::to_string(n) +
-			         " items");
-			if (t->noise)
-				measure_baseline(*t,
-				                 std::string(to_string(mode)) + "/" +
-				                     std::string(to_string(impl)),
-				                 o);
-			NoiseTotals n0 = t->noise ? t->noise->totals() : NoiseTotals{};
-			auto osn0 = t->osn_totals();
-			auto s = run_items(c, t->tid, mode, impl, n, opt);
-			double window_s = std::chrono::duration<double>(s.elapsed).count();
-			std::optional<Lost> lost;
-			if (t->noise)
-				lost = lost_beyond_baseline(*t, t->noise->totals() - n0, window_s);
-			auto osn = osnoise_json(*t, t->osn_totals() - osn0, window_s, s.items);
-			int before = -1;
-			if (t->marks && !none)
-				before = static_cast<int>(
-				    std::count(s.after_mark.begin(), s.after_mark.end(), false));
-			auto how = none ? t->flush_how : t->poke_how;
-			emit(scenario_json(name, mode, impl, true, s, before, how,
-			                   opt.poke_after.count(), lost ? &*lost : nullptr, osn));
-		}
+	for (int r = o.warmup ? 0 : 1; r <= o.rounds; r++) {
+		Round rd{r, o.rounds};
+		if (t->noise)
+			measure_baseline(*t, "scenarios", o, rd);
+		for (auto mode : modes)
+			for (auto impl : {Impl::Native, Impl::Backport})
+				run_scenario(c, f, o, *t, mode, impl, rd);
+		if (o.sweep && name == "spinner")
+			run_sweep(c, f, o, *t, rd);
+		if (o.frontier && name == "spinner" && !rd.warmup() && r <= o.frontier_rounds)
+			run_frontier(c, o, *t, rd);
 	}
-	if (o.sweep && name == "spinner")
-		run_sweep(c, f, o, *t);
-	if (o.frontier && name == "spinner")
-		run_frontier(c, o, *t);
 	// The target CPU idle first, then the tracer's text patched back.
 	if (t->spinner)
 		t->spinner->stop();
@@ -644,10 +760,10 @@ void run_target(const Client& c, const Features& f, const Options& o, const std:
 	t->control.reset();
 }
 
-std::string uring_json(const UringResult& r)
+std::string uring_json(const UringResult& r, const Round& rd, const std::string& tracepoints)
 {
 	std::ostringstream j;
-	j << "{\"kind\":\"io_uring\",\"setup\":" << json_str(r.setup)
+	j << "{\"kind\":\"io_uring\",\"setup\":" << json_str(r.setup) << rd.json()
 	  << ",\"stimulus\":" << json_str(r.stimulus)
 	  << ",\"stimulus_supported\":" << (r.stimulus_supported ? "true" : "false")
 	  << ",\"supported\":" << (r.supported ? "true" : "false") << ",\"errno\":" << r.setup_errno
@@ -655,28 +771,42 @@ std::string uring_json(const UringResult& r)
 	  << ",\"ipis_per_op\":" << r.ipis_per_op()
 	  << ",\"sender_side\":" << (r.sender_side ? "true" : "false")
 	  << ",\"kick_ipis\":" << r.kick_ipis << ",\"kick_ipis_per_op\":" << r.kick_ipis_per_op()
-	  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun << "}";
+	  << ",\"ops_per_s\":" << r.ops_per_s << ",\"saw_taskrun\":" << r.saw_taskrun
+	  << ",\"tracepoints\":" << tracepoints << "}";
 	return j.str();
 }
 
+// Every ring setup once a round, the setups interleaved.
 void run_uring(const Options& o)
 {
-	for (const auto& setup : kUringSetups) {
-		progress(std::string("io_uring ") + setup.name + ": " + std::to_string(o.ops) +
-		         " ops");
-		emit(uring_json(run_ring(setup, o.ops, kTargetCpu)));
-	}
-	// Completions that are pure task_work, where the kernel has NOP_TW.
-	for (const auto& setup : kUringSetups) {
-		auto r = run_ring_nop_tw(setup, o.ops, kTargetCpu);
-		if (r.supported && !r.stimulus_supported) {
-			progress("io_uring NOP_TW: not in this kernel (6.17+)");
-			emit(uring_json(r));
-			break;
+	bool nop_tw = true;
+	for (int r = o.warmup ? 0 : 1; r <= o.rounds; r++) {
+		Round rd{r, o.rounds};
+		int ops = rd.warmup() ? std::max(1, std::min(o.ops, o.warmup_items)) : o.ops;
+		for (const auto& setup : kUringSetups) {
+			progress(std::string("io_uring ") + rd.name() + " " + setup.name + ": " +
+			         std::to_string(ops) + " ops");
+			auto tp0 = ipitrace_totals();
+			auto res = run_ring(setup, ops, kTargetCpu);
+			emit(uring_json(res, rd, ipitrace_json(ipitrace_totals() - tp0)));
 		}
-		progress(std::string("io_uring ") + setup.name +
-		         " NOP_TW: " + std::to_string(o.ops) + " ops");
-		emit(uring_json(r));
+		// Completions that are pure task_work, where the kernel has NOP_TW.
+		for (const auto& setup : kUringSetups) {
+			if (!nop_tw)
+				break;
+			auto tp0 = ipitrace_totals();
+			auto res = run_ring_nop_tw(setup, ops, kTargetCpu);
+			auto tp = ipitrace_json(ipitrace_totals() - tp0);
+			if (res.supported && !res.stimulus_supported) {
+				progress("io_uring NOP_TW: not in this kernel (6.17+)");
+				emit(uring_json(res, rd, tp));
+				nop_tw = false;
+				break;
+			}
+			progress(std::string("io_uring ") + rd.name() + " " + setup.name +
+			         " NOP_TW: " + std::to_string(ops) + " ops");
+			emit(uring_json(res, rd, tp));
+		}
 	}
 }
 
@@ -713,8 +843,26 @@ int main(int argc, char** argv)
 	    << ",\"cpus\":" << online_cpus() << ",\"hz\":" << f.hz()
 	    << ",\"nohz_full\":" << json_str(nohz) << ",\"wake_up_state\":"
 	    << json_str(f.raw.count("wake_up_state") ? f.raw.at("wake_up_state") : "")
-	    << ",\"items\":" << o.items << ",\"ops\":" << o.ops << "}";
+	    << ",\"items\":" << o.items << ",\"ops\":" << o.ops << ",\"rounds\":" << o.rounds
+	    << ",\"warmup\":" << (o.warmup ? "true" : "false")
+	    << ",\"warmup_items\":" << o.warmup_items << ",\"sweep_seconds\":" << o.sweep_seconds
+	    << ",\"cpu_model\":" << json_str(cpu_model()) << ",\"argv\":[";
+	for (int i = 0; i < argc; i++)
+		env << (i ? "," : "") << json_str(argv[i]);
+	env << "]}";
 	emit(env.str());
+	// Before any target runs on CPU 1: the triggers patch kernel text.
+	std::string why;
+	ipi_tracer() = IpiTracer::start(kTargetCpu, why);
+	std::string triggers = "[";
+	for (const auto& spec :
+	     ipi_tracer() ? ipi_tracer()->triggers() : std::vector<std::string>{})
+		triggers += (triggers.size() > 1 ? "," : "") + json_str(spec);
+	emit(std::string("{\"kind\":\"ipi_tracepoints\",\"available\":") +
+	     (ipi_tracer() ? "true" : "false") + ",\"why\":" +
+	     (ipi_tracer() ? "null" : json_str(why)) + ",\"triggers\":" + triggers + "]}");
+	progress(ipi_tracer() ? "IPI tracepoints: counting IPIs to CPU 1"
+	                      : "IPI tracepoints not used: " + why);
 	for (const auto& t : o.targets) {
 		if (t == "nohz") {
 			auto cpus = f.nohz_full();
@@ -730,6 +878,7 @@ int main(int argc, char** argv)
 	}
 	if (o.uring)
 		run_uring(o);
+	ipi_tracer().reset();
 	progress("done");
 	return 0;
 }

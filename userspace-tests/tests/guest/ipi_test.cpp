@@ -2,6 +2,7 @@
 // to a target on CPU 1, and does the work run? Tolerances are stated next
 // to each assertion; figures are printed as "# ipi" lines.
 #include "twa/cpu.hpp"
+#include "twa/ipitrace.hpp"
 #include "twa/measure.hpp"
 
 #include <fcntl.h>
@@ -251,6 +252,62 @@ TEST_F(Ipi, SleeperIsWokenNotKicked)
 				EXPECT_EQ(s.wakeups, n);
 			}
 		}
+	}
+}
+
+// The kernel's IPI tracepoints (6.4+) and the module's kprobes count the
+// same IPIs to CPU 1: all of them, and the kick IPIs (reschedule IPIs whose
+// call site is kick_process()'s caller: task_work_add or the module). The
+// tracer's window is a little wider (it spans the module's reset and its
+// reads): 2 IPIs or 2 % apart at most.
+bool counts_agree(std::uint64_t a, std::uint64_t b)
+{
+	auto hi = std::max(a, b), lo = std::min(a, b);
+	return hi - lo <= std::max<std::uint64_t>(2, hi / 50);
+}
+
+TEST_F(Ipi, TracepointsAgreeWithKprobes)
+{
+	std::string why;
+	// Before any target runs on CPU 1: setting the triggers patches the
+	// tracepoints' text (under TCG never under a running vCPU's feet).
+	auto tracer = IpiTracer::start(kTargetCpu, why);
+	if (!tracer)
+		GTEST_SKIP() << why;
+	int n = items_fast() / 2;
+	auto check = [&](const char* target, pid_t tid, Mode mode, Impl impl,
+	                 const RunOptions& opt) {
+		auto t0 = tracer->totals();
+		auto s = measure(target, tid, mode, impl, n, opt);
+		auto d = tracer->totals() - t0;
+		auto prefix = std::string(target) + "_" + std::string(to_string(mode)) + "_" +
+		              std::string(to_string(impl));
+		std::printf("# tracepoints %s total=%llu kick_ipi=%llu kprobes total=%llu "
+		            "kick_ipi=%llu\n",
+		            prefix.c_str(), static_cast<unsigned long long>(d.total()),
+		            static_cast<unsigned long long>(d.kick_ipis()),
+		            static_cast<unsigned long long>(s.sent.total()),
+		            static_cast<unsigned long long>(s.sent.kick_ipi));
+		RecordProperty(prefix + "_tracepoint_ipis", static_cast<int>(d.total()));
+		RecordProperty(prefix + "_tracepoint_kick_ipis", static_cast<int>(d.kick_ipis()));
+		EXPECT_TRUE(counts_agree(d.total(), s.sent.total()))
+		    << prefix << ": tracepoints " << d.total() << ", kprobes " << s.sent.total();
+		EXPECT_TRUE(counts_agree(d.kick_ipis(), s.sent.kick_ipi))
+		    << prefix << ": kick IPIs, tracepoints " << d.kick_ipis() << ", kprobes "
+		    << s.sent.kick_ipi;
+	};
+	{
+		Spinner spin(kTargetCpu);
+		for (auto mode : {Mode::Signal, Mode::SignalNoIpi})
+			for (auto impl : impls(mode))
+				check("spinner", spin.tid(), mode, impl, {});
+	}
+	{
+		Sleeper sleeper(kTargetCpu);
+		RunOptions opt;
+		opt.wait_asleep = true;
+		for (auto impl : impls(Mode::Signal))
+			check("sleeper", sleeper.tid(), Mode::Signal, impl, opt);
 	}
 }
 
