@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <tuple>
+#include <utility>
 
 namespace twa {
 
@@ -182,8 +183,12 @@ IpiTraceTotals IpiTracer::totals() const
 std::vector<std::string> IpiTracer::triggers() const
 {
 	std::vector<std::string> out;
-	for (const auto& [event, spec] : triggers_)
-		out.push_back(event + ": " + spec);
+	for (const auto& [event, spec] : triggers_) {
+		std::string line = event;
+		line += ": ";
+		line += spec;
+		out.push_back(std::move(line));
+	}
 	return out;
 }
 
