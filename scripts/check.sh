@@ -122,31 +122,30 @@ run_clang_format() {
 }
 
 run_clang_tidy() {
-	local b=$TWA_BUILD/userspace-tests dir=$TWA_CACHE/check/clang-tidy f key
-	local -a hdrs stale=() keys=()
+	local b=$TWA_BUILD/userspace-tests dir=$TWA_CACHE/check/clang-tidy f key n=0
+	local -a hdrs todo=()
 	"$TWA_ROOT/scripts/build-userspace.sh" || return 1
 	# Per file: a .cpp passed before with the same text, headers, config
 	# and clang-tidy is not read again (a change to bench.cpp alone costs
-	# one file's minute, not the whole tree's six on two slow cores).
+	# one file's minute, not the whole tree's six on two slow cores), and
+	# a file with findings does not make the others be read again.
 	mapfile -t hdrs < <(find "$TWA_ROOT/userspace-tests" -name '*.hpp' | sort)
 	while IFS= read -r -d '' f; do
 		key=$(inputs_key "$f" "${hdrs[@]}" "$TWA_ROOT/userspace-tests/.clang-tidy" \
 			"$TWA_ROOT/userspace-tests/CMakeLists.txt" "$(version clang-tidy)")
 		up_to_date "$dir/${f#"$TWA_ROOT"/}.key" "$key" && continue
-		stale+=("$f")
-		keys+=("$key")
+		todo+=("$f" "$key" "$dir/${f#"$TWA_ROOT"/}.key")
+		n=$((n + 1))
 	done < <(find "$TWA_ROOT/userspace-tests" -name '*.cpp' -print0 | sort -z)
-	log "clang-tidy: ${#stale[@]} files to read (the others passed before as they are)"
-	[ "${#stale[@]}" -gt 0 ] || return 0
+	log "clang-tidy: $n files to read (the others passed before as they are)"
+	[ "$n" -gt 0 ] || return 0
 	# A file a process, as many at once as there are CPUs (one clang-tidy
-	# over every file used one core of a cold make check's two).
-	printf '%s\0' "${stale[@]}" |
-		xargs -0 -r -n 1 -P "$(nproc)" clang-tidy --quiet -p "$b" 2>/dev/null || return 1
-	for f in "${!stale[@]}"; do
-		key=$dir/${stale[$f]#"$TWA_ROOT"/}.key
-		mkdir -p "${key%/*}"
-		echo "${keys[$f]}" >"$key"
-	done
+	# over every file used one core of a cold make check's two); each
+	# file's stamp written when it passed.
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	printf '%s\0' "${todo[@]}" |
+		xargs -0 -r -n 3 -P "$(nproc)" sh -c \
+			'clang-tidy --quiet -p "$0" "$1" 2>/dev/null && mkdir -p "${3%/*}" && echo "$2" >"$3"' "$b"
 }
 
 py_files() { find "$TWA_ROOT/scripts" -name '*.py' | sort; }
