@@ -259,7 +259,7 @@ TEST_F(Ipi, SleeperIsWokenNotKicked)
 // same IPIs to CPU 1: all of them, and the kick IPIs (reschedule IPIs whose
 // call site is kick_process()'s caller: task_work_add or the module). The
 // tracer's window is a little wider (it spans the module's reset and its
-// reads): 2 IPIs or 2 % apart at most.
+// reads): kick IPIs 2 or 2 % apart at most; all IPIs, at least as many.
 bool counts_agree(std::uint64_t a, std::uint64_t b)
 {
 	auto hi = std::max(a, b), lo = std::min(a, b);
@@ -290,7 +290,12 @@ TEST_F(Ipi, TracepointsAgreeWithKprobes)
 		            static_cast<unsigned long long>(s.sent.kick_ipi));
 		RecordProperty(prefix + "_tracepoint_ipis", static_cast<int>(d.total()));
 		RecordProperty(prefix + "_tracepoint_kick_ipis", static_cast<int>(d.kick_ipis()));
-		EXPECT_TRUE(counts_agree(d.total(), s.sent.total()))
+		// All IPIs: the tracer's wider window also holds the background
+		// that came before the module's reset and after its reads (on a
+		// loaded arm64 guest 8 more for the sleeper's 187, whose wakes
+		// bring CAL IPIs of others): the tracepoints see at least what the
+		// kprobes saw, 2 in flight aside. The kick IPIs, ours, must agree.
+		EXPECT_GE(d.total() + 2, s.sent.total())
 		    << prefix << ": tracepoints " << d.total() << ", kprobes " << s.sent.total();
 		EXPECT_TRUE(counts_agree(d.kick_ipis(), s.sent.kick_ipi))
 		    << prefix << ": kick IPIs, tracepoints " << d.kick_ipis() << ", kprobes "
