@@ -305,6 +305,15 @@ def aggregate(recs, sums, figs):
     return out
 
 
+def merge_sources(a, recs):
+    """A measurement's per-source counts over its rounds, summed: the osnoise
+    tracer's sources and the IPI tracepoints' call sites."""
+    if isinstance(a.get("osnoise"), dict):
+        a["osnoise"]["sources"] = merge_counts([dig(r, "osnoise.sources") for r in recs],
+                                               ("class", "name"))
+    a["tracepoints"] = merge_tracepoints(recs)
+
+
 def aggregate_scenarios(scenarios):
     out = []
     for key, recs in group(scenarios, lambda s: (s["target"], s["mode"], s["impl"])).items():
@@ -333,10 +342,7 @@ def aggregate_scenarios(scenarios):
             a["latency_quantiles_ns"] = [[q, m] for q, m, _, _ in band]
             a["latency_quantiles_band_ns"] = [[q, lo, hi] for q, _, lo, hi in band]
         a["senders"] = merge_counts([r.get("senders") for r in recs], ("origin", "vector", "caller"))
-        if isinstance(a.get("osnoise"), dict):
-            a["osnoise"]["sources"] = merge_counts([dig(r, "osnoise.sources") for r in recs],
-                                                   ("class", "name"))
-        a["tracepoints"] = merge_tracepoints(recs)
+        merge_sources(a, recs)
         out.append(a)
     return out
 
@@ -353,10 +359,7 @@ def aggregate_sweep(sweep):
                 recv[k] = recv.get(k, 0) + v
         a["received"] = recv
         a["error"] = next((r["error"] for r in recs if r.get("error")), None)
-        if isinstance(a.get("osnoise"), dict):
-            a["osnoise"]["sources"] = merge_counts([dig(r, "osnoise.sources") for r in recs],
-                                                   ("class", "name"))
-        a["tracepoints"] = merge_tracepoints(recs)
+        merge_sources(a, recs)
         out.append(a)
     return out
 
