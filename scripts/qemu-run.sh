@@ -227,6 +227,11 @@ for t in $tests; do
 	*)
 		failed=1
 		sed -n "/^test $t begin\$/,/^test $t rc=/p" "$result" | sed '1d;$d' | tail -25 >&2
+		# The checks that failed, by name, where a summary finds them: a
+		# TAP "not ok" or GoogleTest's "[  FAILED  ]" may be far above the tail.
+		sed -n "/^test $t begin\$/,/^test $t rc=/p" "$result" |
+			grep -E '^(not ok |\[  FAILED  \] [^ ]+\.)' | head -5 |
+			while IFS= read -r line; do log "$k: $t: failed check: $line"; done
 		;;
 	esac
 done

@@ -210,8 +210,8 @@ finish() {
 	cat "${job_log[$pid]}" >&2
 	# Why, again in the summary: a long log's tail is what a reader sees.
 	why=""
-	[ "$rc" = 0 ] || why=$(grep -E '(: FAIL:|: FAIL \(|^\[twa\] error:)' "${job_log[$pid]}" |
-		head -5 | sed 's/^/    /' || true)
+	[ "$rc" = 0 ] || why=$(grep -E '(: FAIL:|: FAIL \(|: failed check: |^\[twa\] error:)' "${job_log[$pid]}" |
+		head -8 | sed 's/^/    /' || true)
 	record "$name" "$rc" "$t" "$why"
 	# Only each job's last time is read: keep only that.
 	awk -F'|' -v n="$name" '$1 != n' "$times" >"$times.tmp"

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
@@ -42,7 +43,12 @@ int online_cpus() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }
 pid_t gettid_now() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
 namespace {
-void on_poke(int) {}
+// Pokes handled by any thread, so a waiter can see its poke arrive: one
+// still pending when the next item is queued would run that item early.
+// A lock-free atomic is async-signal-safe.
+std::atomic<unsigned> handled{0};
+static_assert(std::atomic<unsigned>::is_always_lock_free);
+void on_poke(int) { handled.fetch_add(1, std::memory_order_relaxed); }
 } // namespace
 
 int install_poke_signal()
@@ -54,6 +60,8 @@ int install_poke_signal()
 }
 
 void poke_thread(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
+
+unsigned pokes_handled() { return handled.load(std::memory_order_relaxed); }
 
 void keep_heap_mapped()
 {

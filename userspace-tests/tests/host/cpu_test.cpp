@@ -251,3 +251,18 @@ TEST(PollUntil, FalseOnlyAfterTheTimeout)
 	EXPECT_FALSE(poll_until([] { return false; }, std::chrono::milliseconds(20)));
 	EXPECT_GE(now_s() - t0, 0.020);
 }
+
+// A poke is counted when its handler ran, in the thread it was sent to: a
+// sleeper blocked in read() takes it and goes back to sleep (SA_RESTART).
+TEST(Poke, CountedWhenHandledByASleeper)
+{
+	ASSERT_EQ(install_poke_signal(), 0);
+	Sleeper sleeper(current_cpu());
+	ASSERT_TRUE(wait_asleep(sleeper.tid(), kHangGuard));
+	unsigned before = pokes_handled();
+	poke_thread(sleeper.tid());
+	EXPECT_TRUE(eventually([&] { return pokes_handled() == before + 1; }));
+	EXPECT_TRUE(wait_asleep(sleeper.tid(), kHangGuard));
+	EXPECT_EQ(pokes_handled(), before + 1);
+	sleeper.stop();
+}

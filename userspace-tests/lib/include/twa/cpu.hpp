@@ -26,6 +26,10 @@ pid_t gettid_now();
 int install_poke_signal();
 // That signal to thread @tid of this process.
 void poke_thread(pid_t tid);
+// How many pokes this process's threads have handled so far. Two pokes
+// sent close together may arrive as one (a pending standard signal is not
+// queued twice): wait for a count to pass, not for it to equal the sent.
+unsigned pokes_handled();
 // The queueing thread shares its targets' mm: a heap trim or munmap on
 // CPU 0 flushes the target CPU's TLB with a function-call IPI, counted as
 // background against every measurement. Keep the heap mapped for good.
