@@ -74,7 +74,7 @@ cmake --build "$b" -j"$(nproc)" >"$b/build.log" 2>&1 || {
 	die "userspace-tests build failed (full log: $b/build.log)"
 }
 mkdir -p "$b/guest"
-cp "$b/twa-ipi-tests" "$b/twa-bench" "$b/smoke" "$b/fuzz" "$b/races" "$b/capture" \
+cp "$b/twa-ipi-tests" "$b/twa-bench" "$b/smoke" "$b/fuzz" "$b/races" "$b/capture" "$b/faults" \
 	"$b/guest/"
 artefact_put "guest-$arch" "$key" "$b"/guest/*
 echo "$key" >"$b/.key"

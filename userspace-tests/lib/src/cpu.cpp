@@ -79,7 +79,9 @@ char parse_stat_state(std::string_view stat)
 
 char task_state(pid_t tid)
 {
-	std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+	// /proc/TID answers for any thread, of this process or another (a
+	// child stopped or traced), though only leaders are listed there.
+	std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
 	std::string line;
 	if (!std::getline(in, line))
 		return 0;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -265,4 +268,23 @@ TEST(Poke, CountedWhenHandledByASleeper)
 	EXPECT_TRUE(wait_asleep(sleeper.tid(), kHangGuard));
 	EXPECT_EQ(pokes_handled(), before + 1);
 	sleeper.stop();
+}
+
+// Another process's thread reads too: the fault test watches its stopped,
+// traced and frozen children by their state.
+TEST(TaskState, ReadsAChildProcessStopped)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	ASSERT_GT(pid, 0);
+	int st = 0;
+	ASSERT_EQ(kill(pid, SIGSTOP), 0);
+	ASSERT_EQ(waitpid(pid, &st, WUNTRACED), pid);
+	EXPECT_TRUE(WIFSTOPPED(st));
+	EXPECT_EQ(task_state(pid), 'T');
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
 }

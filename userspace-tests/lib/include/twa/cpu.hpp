@@ -46,8 +46,8 @@ bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds tim
 // The state letter (R, S, D, ...) of a /proc/PID/stat line; 0 if malformed.
 // The comm field may hold spaces and parentheses: the state follows the last ')'.
 char parse_stat_state(std::string_view stat);
-// State of thread @tid of this process, from /proc/self/task/TID/stat; 0 if
-// it cannot be read.
+// State of thread @tid (of any process), from /proc/TID/stat; 0 if it
+// cannot be read.
 char task_state(pid_t tid);
 // Poll until thread @tid of this process is asleep (S); false after
 // @timeout. A sleeper that has just run an item is still on its way back
