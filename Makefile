@@ -9,6 +9,8 @@
 #   make check               the static gates (checkpatch, kernel-doc, sparse,
 #                            shellcheck, clang-format, clang-tidy, pyflakes)
 #   make kunit               KUnit suites on kernels built from Debian sources
+#   make soak [KERNELS="A B"] [MINUTES=10]
+#                            fuzz, races and faults in a loop, one boot each
 #   make list-kernels        the kernel matrix (kernels/*.conf), what each offers
 #                            (FETCH=1: fetch the missing; MARKDOWN=1: a table)
 #   make clean
@@ -19,6 +21,7 @@ KERNELS ?=
 ITEMS ?= 100
 OPS ?= 100
 ROUNDS ?= 10
+MINUTES ?= 10
 
 # Debian's headers name the compiler the kernel was built with (5.10:
 # gcc-10, which bookworm lacks). Where it is missing, the machine's gcc
@@ -35,7 +38,7 @@ $(info twa-noipi: $(TWA_KCC), the kernel's compiler, is missing: building with g
 endif
 endif
 
-.PHONY: all modules install clean run test kunit check dkms-test help list-kernels
+.PHONY: all modules install clean run test kunit soak check dkms-test help list-kernels
 
 all: modules
 
@@ -63,6 +66,9 @@ list-kernels:
 
 kunit:
 	scripts/kunit.sh
+
+soak:
+	scripts/soak.sh --minutes $(MINUTES) $(KERNELS)
 
 help:
 	@sed -n '2,/^$$/{/^#/p}' Makefile

@@ -8,20 +8,23 @@ set -uo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/stability.sh [--runs N] [KERNEL...]
+Usage: scripts/stability.sh [--runs N] [--progs "P..."] [KERNEL...]
 
 Boots each KERNEL (default: 6.1 debug-7.x; any of
-$(kernels_all | paste -sd' ')) once, loads the module and runs twa-ipi-tests and the
-example consumer N times back to back (default 10). Prints one line per
+$(kernels_all | paste -sd' ')) once, loads the module and runs the guest
+programs P (default: twa-ipi-tests consumer; faults gets the kernel's
+FAULT_ITEMS and HOTPLUG_CYCLES, as in make test) N times back to back
+(default 10). Prints one line per
 run and "KERNEL: P/N runs passed"; exit status 0 only if every run of every
 kernel passed. Per-kernel logs: $TWA_BUILD/KERNEL/runs/stability/.
 USAGE
 }
-runs=10
+runs=10 progs="twa-ipi-tests consumer"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--runs) runs=$2; shift 2 ;;
+	--progs) progs=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -34,9 +37,11 @@ for k in "${kernels[@]}"; do (kernel_conf "$k") || exit 1; done
 "$TWA_ROOT/scripts/install-deps.sh" || die "cannot install host packages"
 rc=0 summary=()
 for k in "${kernels[@]}"; do
-	log "== $k: twa-ipi-tests + consumer, $runs runs in one boot"
+	kernel_conf "$k"
+	log "== $k: $progs, $runs runs in one boot"
 	"$TWA_ROOT/scripts/qemu-run.sh" --name stability --timeout $((600 + runs * 400)) \
-		--tests repeat --args-for repeat "$runs twa-ipi-tests consumer" \
+		--tests repeat --args-for repeat "$runs $progs" \
+		--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $K_FAULT_FAILS" \
 		--follow '# repeat run' "$k" || rc=1
 	result=$TWA_BUILD/$k/runs/stability/result.txt
 	passed=$(grep -c '^# repeat run [0-9]*: pass$' "$result" 2>/dev/null || true)

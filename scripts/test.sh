@@ -158,7 +158,7 @@ for k in "${kernels[@]}"; do
 		add_job "$k: $what" "boot $k tests progs=$p" guest_boot "$k" "$p" \
 			--args-for fuzz "$K_FUZZ_WRITES" \
 			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
-			--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES" \
+			--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $K_FAULT_FAILS" \
 			--args-for twa-bench "--rounds 2 --items 10 --warmup-items 2 --ops 10 --rates 1000,0 --sweep-seconds 0.15 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15"
 		if has_offer "$(manifest_key "$k" OFFERS)" nohz_full; then
 			add_job "$k: guest nohz_full=1" "boot $k nohz progs=twa-ipi-tests" \
