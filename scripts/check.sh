@@ -110,7 +110,7 @@ run_shim() { "$TWA_ROOT/scripts/shim-test.sh" "$TWA_KERNEL_DEFAULT"; }
 
 run_shellcheck() {
 	shellcheck -x "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh "$TWA_ROOT/guest/init" \
-		"$TWA_ROOT/.ci/run"
+		"$TWA_ROOT/.ci/run" "$TWA_ROOT/dkms.conf" "$TWA_ROOT"/dkms/*.sh
 }
 
 cxx_files() { find "$TWA_ROOT/userspace-tests" -name '*.cpp' -o -name '*.hpp' | sort; }
@@ -170,7 +170,7 @@ run_pyflakes() {
 
 version() { "$1" --version 2>&1 | head -1; }
 sh_files() { printf '%s\n' "$TWA_ROOT"/scripts/*.sh "$TWA_ROOT"/guest/*.sh \
-	"$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run"; }
+	"$TWA_ROOT/guest/init" "$TWA_ROOT/.ci/run" "$TWA_ROOT/dkms.conf" "$TWA_ROOT"/dkms/*.sh; }
 mapfile -t kc < <(kernel_c | sed "s#^#$TWA_ROOT/#")
 # shellcheck disable=SC2086 # a list of paths
 mapfile -t ms < <(src_files $TWA_MODULE_SRC)

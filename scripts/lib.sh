@@ -135,7 +135,7 @@ kernel_adhoc() {
 	local arch tests
 	case "$pkg" in
 	*-amd64) arch=x86_64 tests="dkms guest" ;;
-	*-arm64) arch=arm64 tests=guest ;; # DKMS is x86_64 only (dkms.conf)
+	*-arm64) arch=arm64 tests=guest ;; # the host tests DKMS on x86_64 kernels only
 	*)
 		die "'$1': $pkg is $(adhoc_arch "$pkg"); supported: amd64 (x86_64) and arm64, a package whose name ends in -amd64 or -arm64" ;;
 	esac
