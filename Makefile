@@ -11,6 +11,11 @@
 #   make kunit               KUnit suites on kernels built from Debian sources
 #   make soak [KERNELS="A B"] [MINUTES=10]
 #                            fuzz, races and faults in a loop, one boot each
+#   make bench [ITEMS=N] [OPS=N] [ROUNDS=R] [QUEUE_CPU=N TARGET_CPU=N] [SHORT=1]
+#                            the bench on the running kernel (root; hardware
+#                            figures), report in results/host/
+#   make deb                 the Debian packages (twa-noipi-dkms, twa-noipi-tools)
+#                            in build/deb/, lintian-checked
 #   make list-kernels        the kernel matrix (kernels/*.conf), what each offers
 #                            (FETCH=1: fetch the missing; MARKDOWN=1: a table)
 #   make clean
@@ -38,7 +43,7 @@ $(info twa-noipi: $(TWA_KCC), the kernel's compiler, is missing: building with g
 endif
 endif
 
-.PHONY: all modules install clean run test kunit soak check dkms-test help list-kernels
+.PHONY: all modules install clean run test kunit soak check dkms-test deb bench help list-kernels
 
 all: modules
 
@@ -50,6 +55,13 @@ install: modules
 
 dkms-test:
 	scripts/dkms-test.sh
+
+deb:
+	scripts/build-deb.sh
+
+bench:
+	scripts/bench.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) $(if $(SHORT),--short) \
+		$(if $(QUEUE_CPU),--queue-cpu $(QUEUE_CPU)) $(if $(TARGET_CPU),--target-cpu $(TARGET_CPU))
 
 run:
 	scripts/run.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) $(KERNEL)

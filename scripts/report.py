@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -698,6 +699,8 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=(
         "arch": env.get("arch"),
         "native_signal_no_ipi": env["native_signal_no_ipi"],
         "cpus": env["cpus"],
+        "queue_cpu": env.get("queue_cpu", 0),
+        "target_cpu": env.get("target_cpu", 1),
         "hz": env["hz"],
         "accel": accel,
         "nohz_full": env.get("nohz_full"),
@@ -939,8 +942,29 @@ def differences_lines(rep):
     return rows
 
 
+def host_machine_line(m):
+    """make bench's machine: the running kernel's, no QEMU between."""
+    parts = ["this machine, no emulation (hardware figures%s)" % (
+        "" if m.get("hypervisor") in (None, "", "none") else ", under %s" % m["hypervisor"]),
+             "CPU %s" % m.get("cpu_model", "?"), "%s CPUs online" % m.get("cpus_online", "?"),
+             "SMT %s" % m.get("smt", "?"), "cpufreq governor %s" % m.get("governor", "?"),
+             "nohz_full %s" % (m.get("nohz_full") or "none"),
+             "isolcpus %s" % (m.get("isolcpus") or "none"),
+             "queue CPU %s and target CPU %s (%s)" % (m.get("queue_cpu"), m.get("target_cpu"),
+                                                       m.get("cpu_pick", "?"))]
+    if m.get("mitigations"):
+        parts.append("mitigations: %s" % m["mitigations"])
+    if m.get("cmdline"):
+        parts.append("kernel command line `%s`" % m["cmdline"])
+    if m.get("command"):
+        parts.append("command `%s`" % m["command"])
+    return "Machine: " + ", ".join(parts) + "."
+
+
 def machine_line(rep):
     m = rep.get("machine") or {}
+    if m.get("kind") == "host":
+        return host_machine_line(m)
     parts = ["%s" % (m.get("qemu") or "QEMU ?"), "accel %s" % (m.get("accel") or rep["accel"]),
              "%s vCPUs" % m.get("vcpus", rep["cpus"])]
     if m.get("host_cpu_model"):
@@ -981,6 +1005,16 @@ def agreement_lines(rep):
             fmt(a["kprobe_total"]) if a else "-", tpc["total"], s["ipis"],
             "-" if not a else ("yes" if a["agree"] else "NO")))
     return rows
+
+
+def on_cpus(text, rep):
+    """The report's prose names the test guests' CPUs, 0 (the producer) and 1
+    (the target); a run on other CPUs (make bench on a real machine) gets
+    its own, in one pass so that a swap stays right."""
+    cpus = {"0": rep.get("queue_cpu", 0), "1": rep.get("target_cpu", 1)}
+    if (cpus["0"], cpus["1"]) == (0, 1):
+        return text
+    return re.sub(r"\bCPU ([01])\b", lambda m: "CPU %d" % cpus[m.group(1)], text)
 
 
 def markdown(rep):
@@ -1027,7 +1061,7 @@ def markdown(rep):
                   "no IPI in any setup; the setups differ only in how that task_work runs.", ""] \
             + uring_table(rep, "nop_tw")
     lines += [""]
-    return "\n".join(lines)
+    return on_cpus("\n".join(lines), rep)
 
 
 def bar_chart(out, size, title, ylabel, settings, plot):

@@ -80,6 +80,30 @@ has() { case " $K_TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 TAG="check - check" step "make check (checkpatch, kernel-doc, sparse, shellcheck, clang-format, clang-tidy, pyflakes)" \
 	"$TWA_ROOT/scripts/check.sh"
 TAG="check - host-unit-tests" step "host unit tests" "$TWA_ROOT/scripts/build-userspace.sh" --test
+# The user's side: the Debian packages built with Debian's tools and
+# lintian-clean of errors, DKMS skipping a kernel it cannot build for, and
+# make bench refusing this host (it has no module support) with the reason.
+TAG="check - deb" step "Debian packages (make deb, lintian)" "$TWA_ROOT/scripts/build-deb.sh"
+TAG="check - dkms-exclusion" step "DKMS skips a kernel without TIF_NOTIFY_SIGNAL" \
+	"$TWA_ROOT/scripts/dkms-test.sh" --exclusion
+# make bench on a host without module support (this project's build
+# machines): it must stop at once, exit 3, with that reason, and write
+# nothing. A host with modules is not one to load ours on from a test.
+bench_refuses_host() {
+	local out rc=0 res=$TWA_BUILD/bench-refusal
+	if [ -e /proc/modules ]; then
+		log "this host has module support: the refusal has no host to be tested on here"
+		return 0
+	fi
+	rm -rf "$res"
+	out=$("$TWA_ROOT/scripts/bench.sh" --short --results "$res" 2>&1) || rc=$?
+	echo "$out" >&2
+	[ "$rc" = 3 ] && grep -q 'has no module support' <<<"$out" && [ ! -e "$res" ] &&
+		[ ! -e "$TWA_BUILD/bench-host" ] && return 0
+	log "make bench: exit $rc (want 3), or no 'has no module support', or it wrote $res"
+	return 1
+}
+TAG="check - bench-refusal" step "make bench refuses a host without module support" bench_refuses_host
 # Every kernel prepared once, in one step: Debian's fetched, each suite's
 # build root made once with all the compilers its kernels need, the source
 # kernels built, a manifest written for each (scripts/prepare-kernel.sh).

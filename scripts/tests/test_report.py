@@ -468,3 +468,18 @@ class Compare(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OtherCpus(unittest.TestCase):
+    """make bench runs on the CPUs it picks: the prose names those."""
+
+    def test_guest_cpus_unchanged(self):
+        text = "from CPU 0 to a target on CPU 1"
+        self.assertEqual(report.on_cpus(text, {"queue_cpu": 0, "target_cpu": 1}), text)
+
+    def test_swapped_and_other_cpus(self):
+        text = "from CPU 0 to a target on CPU 1; CPU 10 stays"
+        self.assertEqual(report.on_cpus(text, {"queue_cpu": 1, "target_cpu": 0}),
+                         "from CPU 1 to a target on CPU 0; CPU 10 stays")
+        self.assertEqual(report.on_cpus(text, {"queue_cpu": 2, "target_cpu": 6}),
+                         "from CPU 2 to a target on CPU 6; CPU 10 stays")

@@ -49,6 +49,9 @@ struct Options {
 	// often takes under 5 us of the guest's clock: at 1 us each kick to a
 	// spinner is one interruption.
 	double noise_threshold_us = 1.0;
+	// The producer's CPU and the target's (make bench picks two cores).
+	int queue_cpu = 0;
+	int target_cpu = 1;
 	double baseline_seconds = 0.5;
 	// Every scenario, sweep point and ring setup is measured once per
 	// round, modes and impls interleaved inside a round; round 0, the
@@ -91,7 +94,8 @@ void usage(std::FILE* f)
 	             " [--no-uring] [--no-sweep] [--rates R,R,...] [--sweep-seconds S]"
 	             " [--noise-threshold-us U] [--baseline-seconds S] [--rounds R] [--no-warmup]"
 	             " [--warmup-items N] [--no-frontier] [--deadlines D,D,...|none]"
-	             " [--frontier-rates R,R,...] [--frontier-seconds S] [--frontier-rounds R]\n");
+	             " [--frontier-rates R,R,...] [--frontier-seconds S] [--frontier-rounds R]"
+	             " [--queue-cpu N] [--target-cpu N]\n");
 }
 
 std::vector<std::string> split(const std::string& s, char sep)
@@ -150,6 +154,10 @@ bool parse_args(int argc, char** argv, Options& o)
 			o.warmup = false;
 		else if (a == "--warmup-items" && (v = next()))
 			o.warmup_items = std::atoi(v);
+		else if (a == "--queue-cpu" && (v = next()))
+			o.queue_cpu = std::atoi(v);
+		else if (a == "--target-cpu" && (v = next()))
+			o.target_cpu = std::atoi(v);
 		else
 			return false;
 	}
@@ -222,8 +230,8 @@ struct Target {
 	pid_t tid = 0;
 	std::function<void()> poke;  // make the target enter the kernel
 	std::function<void()> flush; // make it run even TWA_NONE work
-	const char* poke_how = "";
-	const char* flush_how = "";
+	std::string poke_how;
+	std::string flush_how;
 	bool marks = false; // poke writes "mark": ran_before_syscall is meaningful
 	std::atomic<bool> self_signal{false};   // spinner: next syscall is raise(SIGUSR1)
 	std::unique_ptr<NoiseMeter> noise;      // spinners: what the target loses
@@ -303,14 +311,14 @@ void measure_baseline(Target& t, const std::string& before, const Options& o, co
 void start_osnoise(Target& t)
 {
 	std::string why;
-	t.osnoise = OsnoiseTracer::start(kTargetCpu, why);
+	t.osnoise = OsnoiseTracer::start(target_cpu(), why);
 	std::ostringstream j;
 	j << "{\"kind\":\"osnoise\",\"target\":" << json_str(t.name)
 	  << ",\"available\":" << (t.osnoise ? "true" : "false")
 	  << ",\"why\":" << (t.osnoise ? "null" : json_str(why)) << "}";
 	emit(j.str());
 	progress(t.name + ": osnoise tracer " +
-	         (t.osnoise ? "on CPU " + std::to_string(kTargetCpu) : "not used: " + why));
+	         (t.osnoise ? "on CPU " + std::to_string(target_cpu()) : "not used: " + why));
 }
 
 // The tracer's account of a window of @seconds: raw sums by source, and per
@@ -393,7 +401,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 	auto t = std::make_unique<Target>();
 	t->name = name;
 	if (name == "sleeper") {
-		t->sleeper = std::make_unique<Sleeper>(kTargetCpu);
+		t->sleeper = std::make_unique<Sleeper>(target_cpu());
 		t->tid = t->sleeper->tid();
 	} else {
 		// The mark is one write() on an open fd: the kernel exit that runs
@@ -413,7 +421,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		// A signal to itself sends no IPI and runs task_work in
 		// get_signal(): the spinner's way to run TWA_NONE work.
 		t->spinner = std::make_unique<Spinner>(
-		    kTargetCpu,
+		    target_cpu(),
 		    [control, tp, &c] {
 			    if (tp->self_signal.load())
 				    poke_thread(gettid_now());
@@ -440,7 +448,8 @@ std::unique_ptr<Target> make_target(const std::string& name, const Client& c, co
 		// whose wake IPI is counted with the item's.
 		pid_t tid = t->tid;
 		t->poke = t->flush = [tid] { poke_thread(tid); };
-		t->poke_how = t->flush_how = "SIGUSR1 from CPU 0 (wakes it)";
+		t->poke_how = t->flush_how =
+		    "SIGUSR1 from CPU " + std::to_string(queue_cpu()) + " (wakes it)";
 	}
 	std::this_thread::sleep_for(20ms);
 	if (name == "nohz")
@@ -531,7 +540,7 @@ std::string received_json(const InterruptTable& before, const InterruptTable& af
 	j << "{";
 	bool first = true;
 	for (const auto& name : after.names()) {
-		auto d = delta(before, after, kTargetCpu, {name});
+		auto d = delta(before, after, target_cpu(), {name});
 		if (d == 0)
 			continue;
 		j << (first ? "" : ",") << json_str(name) << ":" << d;
@@ -592,7 +601,7 @@ void sweep_point(const Client& c, const Options& o, Target& t, Mode mode, Impl i
 	auto tp = ipitrace_totals() - tp0;
 	auto irq1 = InterruptTable::read();
 	auto st = c.stats();
-	auto sent = ipis_for(c.ipis(), kTargetCpu);
+	auto sent = ipis_for(c.ipis(), target_cpu());
 	std::vector<std::uint64_t> lat;
 	for (const auto& r : c.items())
 		if (r.tid == t.tid)
@@ -706,9 +715,9 @@ void run_scenario(const Client& c, const Features& f, const Options& o, Target& 
 	if (t.marks && !none)
 		before =
 		    static_cast<int>(std::count(s.after_mark.begin(), s.after_mark.end(), false));
-	auto how = none ? t.flush_how : t.poke_how;
-	emit(scenario_json(name, mode, impl, true, rd, s, before, how, opt.poke_after.count(),
-	                   lost ? &*lost : nullptr, osn, tp));
+	const auto& how = none ? t.flush_how : t.poke_how;
+	emit(scenario_json(name, mode, impl, true, rd, s, before, how.c_str(),
+	                   opt.poke_after.count(), lost ? &*lost : nullptr, osn, tp));
 }
 
 // Round 1: A B C D, round 2: A B C D, ...: never all of A before B. Each
@@ -787,7 +796,7 @@ void run_uring(const Options& o)
 			progress(std::string("io_uring ") + rd.name() + " " + setup.name + ": " +
 			         std::to_string(ops) + " ops");
 			auto tp0 = ipitrace_totals();
-			auto res = run_ring(setup, ops, kTargetCpu);
+			auto res = run_ring(setup, ops, target_cpu());
 			emit(uring_json(res, rd, ipitrace_json(ipitrace_totals() - tp0)));
 		}
 		// Completions that are pure task_work, where the kernel has NOP_TW.
@@ -795,7 +804,7 @@ void run_uring(const Options& o)
 			if (!nop_tw)
 				break;
 			auto tp0 = ipitrace_totals();
-			auto res = run_ring_nop_tw(setup, ops, kTargetCpu);
+			auto res = run_ring_nop_tw(setup, ops, target_cpu());
 			auto tp = ipitrace_json(ipitrace_totals() - tp0);
 			if (res.supported && !res.stimulus_supported) {
 				progress("io_uring NOP_TW: not in this kernel (6.17+)");
@@ -821,8 +830,11 @@ int main(int argc, char** argv)
 	}
 	keep_heap_mapped();
 	install_poke_signal();
-	if (pin_to_cpu(kQueueCpu) || online_cpus() < 2) {
-		std::fprintf(stderr, "twa-bench: needs CPUs 0 and 1\n");
+	set_cpus(o.queue_cpu, o.target_cpu);
+	if (o.queue_cpu == o.target_cpu || pin_to_cpu(queue_cpu()) || online_cpus() < 2) {
+		std::fprintf(stderr,
+		             "twa-bench: needs two online CPUs, %d (queue) and %d (target)\n",
+		             o.queue_cpu, o.target_cpu);
 		return 1;
 	}
 	Client c;
@@ -840,7 +852,8 @@ int main(int argc, char** argv)
 	env << "{\"kind\":\"env\",\"kernel\":" << json_str(f.release())
 	    << ",\"arch\":" << json_str(u.machine)
 	    << ",\"native_signal_no_ipi\":" << (f.native_signal_no_ipi() ? "true" : "false")
-	    << ",\"cpus\":" << online_cpus() << ",\"hz\":" << f.hz()
+	    << ",\"cpus\":" << online_cpus() << ",\"queue_cpu\":" << queue_cpu()
+	    << ",\"target_cpu\":" << target_cpu() << ",\"hz\":" << f.hz()
 	    << ",\"nohz_full\":" << json_str(nohz) << ",\"wake_up_state\":"
 	    << json_str(f.raw.count("wake_up_state") ? f.raw.at("wake_up_state") : "")
 	    << ",\"items\":" << o.items << ",\"ops\":" << o.ops << ",\"rounds\":" << o.rounds
@@ -853,7 +866,7 @@ int main(int argc, char** argv)
 	emit(env.str());
 	// Before any target runs on CPU 1: the triggers patch kernel text.
 	std::string why;
-	ipi_tracer() = IpiTracer::start(kTargetCpu, why);
+	ipi_tracer() = IpiTracer::start(target_cpu(), why);
 	std::string triggers = "[";
 	for (const auto& spec :
 	     ipi_tracer() ? ipi_tracer()->triggers() : std::vector<std::string>{})
@@ -861,13 +874,15 @@ int main(int argc, char** argv)
 	emit(std::string("{\"kind\":\"ipi_tracepoints\",\"available\":") +
 	     (ipi_tracer() ? "true" : "false") + ",\"why\":" +
 	     (ipi_tracer() ? "null" : json_str(why)) + ",\"triggers\":" + triggers + "]}");
-	progress(ipi_tracer() ? "IPI tracepoints: counting IPIs to CPU 1"
-	                      : "IPI tracepoints not used: " + why);
+	progress(ipi_tracer()
+	             ? "IPI tracepoints: counting IPIs to CPU " + std::to_string(target_cpu())
+	             : "IPI tracepoints not used: " + why);
 	for (const auto& t : o.targets) {
 		if (t == "nohz") {
 			auto cpus = f.nohz_full();
-			if (std::find(cpus.begin(), cpus.end(), kTargetCpu) == cpus.end()) {
-				progress("skipping nohz: CPU 1 is not nohz_full");
+			if (std::find(cpus.begin(), cpus.end(), target_cpu()) == cpus.end()) {
+				progress("skipping nohz: CPU " + std::to_string(target_cpu()) +
+				         " is not nohz_full");
 				continue;
 			}
 		} else if (t != "spinner" && t != "sleeper") {

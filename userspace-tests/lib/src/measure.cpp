@@ -11,6 +11,19 @@
 
 namespace twa {
 
+namespace {
+int g_queue_cpu = 0;
+int g_target_cpu = 1;
+} // namespace
+
+int target_cpu() { return g_target_cpu; }
+int queue_cpu() { return g_queue_cpu; }
+void set_cpus(int queue, int target)
+{
+	g_queue_cpu = queue;
+	g_target_cpu = target;
+}
+
 std::uint64_t Sample::latency_pct(double p) const { return percentile(latencies_ns, p); }
 
 std::uint64_t percentile(std::vector<std::uint64_t> v, double p)
@@ -73,18 +86,18 @@ Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n, const 
 	s.ran = ran();
 	const auto &res = after.line(Irq::Reschedule), &cal = after.line(Irq::FunctionCall),
 		   &loc = after.line(Irq::LocalTimer);
-	s.res = delta(before, after, kTargetCpu, {res});
-	s.cal = delta(before, after, kTargetCpu, {cal});
+	s.res = delta(before, after, target_cpu(), {res});
+	s.cal = delta(before, after, target_cpu(), {cal});
 	for (const auto& name : after.names())
 		if (name != loc && name != res && name != cal)
-			s.other_irqs += delta(before, after, kTargetCpu, {name});
+			s.other_irqs += delta(before, after, target_cpu(), {name});
 	s.kick_process_calls = st.kick_process_calls();
 	s.kick_ipis_owed = st.kick_ipis_owed();
 	s.sender_side = c.features().ipi_count();
 	if (s.sender_side) {
-		s.sent = ipis_for(c.ipis(), kTargetCpu);
+		s.sent = ipis_for(c.ipis(), target_cpu());
 		for (auto& snd : c.ipi_senders())
-			if (snd.cpu == kTargetCpu)
+			if (snd.cpu == target_cpu())
 				s.senders.push_back(std::move(snd));
 	}
 	s.backport_kick_process_calls = st.backport_kick_process_calls();
@@ -106,7 +119,7 @@ std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duratio
 	while (std::chrono::steady_clock::now() < end)
 		(void)c.stats();
 	auto after = InterruptTable::read();
-	return ipi_delta(before, after, kTargetCpu);
+	return ipi_delta(before, after, target_cpu());
 }
 
 std::string ipi_line(const std::string& target, Mode mode, Impl impl, const Sample& s)

@@ -36,7 +36,7 @@ class Ipi : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
-		ASSERT_EQ(pin_to_cpu(kQueueCpu), 0);
+		ASSERT_EQ(pin_to_cpu(queue_cpu()), 0);
 		ASSERT_GE(online_cpus(), 2) << "the IPI tests need CPU 1";
 		features = client.features();
 		ASSERT_FALSE(features.release().empty()) << "module not loaded?";
@@ -182,7 +182,7 @@ void expect_deadline_balanced(const Sample& s, int n)
 // signal to a task spinning in user space: one kick per item.
 TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 {
-	Spinner spin(kTargetCpu);
+	Spinner spin(target_cpu());
 	int n = items_fast();
 	for (auto impl : impls(Mode::Signal)) {
 		auto s = measure("spinner", spin.tid(), Mode::Signal, impl, n);
@@ -219,7 +219,7 @@ TEST_F(Ipi, SignalToSpinnerKicksOncePerItem)
 // still runs (at the tick).
 TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 {
-	Spinner spin(kTargetCpu);
+	Spinner spin(target_cpu());
 	int n = items_slow();
 	for (auto impl : impls(Mode::SignalNoIpi)) {
 		auto s = measure("spinner", spin.tid(), Mode::SignalNoIpi, impl, n);
@@ -236,7 +236,7 @@ TEST_F(Ipi, SignalNoIpiToSpinnerSendsNoIpi)
 // wake_up_state() finds it asleep: the counts are exact.
 TEST_F(Ipi, SleeperIsWokenNotKicked)
 {
-	Sleeper sleeper(kTargetCpu);
+	Sleeper sleeper(target_cpu());
 	int n = items_fast() / 2;
 	RunOptions opt;
 	opt.wait_asleep = true;
@@ -271,7 +271,7 @@ TEST_F(Ipi, TracepointsAgreeWithKprobes)
 	std::string why;
 	// Before any target runs on CPU 1: setting the triggers patches the
 	// tracepoints' text (under TCG never under a running vCPU's feet).
-	auto tracer = IpiTracer::start(kTargetCpu, why);
+	auto tracer = IpiTracer::start(target_cpu(), why);
 	if (!tracer)
 		GTEST_SKIP() << why;
 	int n = items_fast() / 2;
@@ -302,13 +302,13 @@ TEST_F(Ipi, TracepointsAgreeWithKprobes)
 		    << s.sent.kick_ipi;
 	};
 	{
-		Spinner spin(kTargetCpu);
+		Spinner spin(target_cpu());
 		for (auto mode : {Mode::Signal, Mode::SignalNoIpi})
 			for (auto impl : impls(mode))
 				check("spinner", spin.tid(), mode, impl, {});
 	}
 	{
-		Sleeper sleeper(kTargetCpu);
+		Sleeper sleeper(target_cpu());
 		RunOptions opt;
 		opt.wait_asleep = true;
 		for (auto impl : impls(Mode::Signal))
@@ -322,7 +322,7 @@ TEST_F(Ipi, TracepointsAgreeWithKprobes)
 // an item queued then is not kicked: hence a 90 % floor on kick calls.
 TEST_F(Ipi, ResumeToSpinnerKicks)
 {
-	Spinner spin(kTargetCpu);
+	Spinner spin(target_cpu());
 	int n = items_fast() / 2;
 	for (auto impl : {Impl::Native, Impl::Backport}) {
 		auto s = measure("spinner", spin.tid(), Mode::Resume, impl, n);
@@ -352,7 +352,7 @@ TEST_F(Ipi, ResumeToSpinnerKicks)
 // pending work, so at least half must still be pending after 30 ms.
 TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 {
-	Spinner spin(kTargetCpu, [this] {
+	Spinner spin(target_cpu(), [this] {
 		client.mark();
 		poke_thread(gettid_now());
 	});
@@ -398,13 +398,13 @@ TEST_F(Ipi, NoneWaitsForNextKernelEntry)
 TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 {
 	auto nohz = features.nohz_full();
-	if (std::find(nohz.begin(), nohz.end(), kTargetCpu) == nohz.end())
+	if (std::find(nohz.begin(), nohz.end(), target_cpu()) == nohz.end())
 		GTEST_SKIP() << "CPU 1 is not nohz_full (boot with nohz_full=1)";
 	// One syscall, the write itself: an open() would already be a kernel
 	// exit that runs the flagged work before the mark.
 	ControlFile control(client);
 	ASSERT_EQ(control.open_error(), 0);
-	Spinner spin(kTargetCpu, [&control] { (void)control.write("mark"); });
+	Spinner spin(target_cpu(), [&control] { (void)control.write("mark"); });
 	std::this_thread::sleep_for(200ms); // let the tick stop
 	constexpr int n = 10;
 	for (auto impl : impls(Mode::SignalNoIpi)) {
@@ -468,7 +468,7 @@ TEST_F(Ipi, NohzFullNoIpiWaitsForSyscall)
 // HZ=250: most items are kicked.
 TEST_F(Ipi, DeadlineKicksSpinnerAfterDeadline)
 {
-	Spinner spin(kTargetCpu);
+	Spinner spin(target_cpu());
 	int n = items_slow();
 	RunOptions opt;
 	opt.deadline_us = 1000;
@@ -499,7 +499,7 @@ TEST_F(Ipi, DeadlineKicksSpinnerAfterDeadline)
 // timer, no deadline kick.
 TEST_F(Ipi, DeadlineZeroIsSignal)
 {
-	Spinner spin(kTargetCpu);
+	Spinner spin(target_cpu());
 	int n = items_slow();
 	RunOptions opt;
 	opt.deadline_us = 0;
@@ -527,7 +527,7 @@ TEST_F(Ipi, DeadlineNotNeededBySyscallingTarget)
 	std::atomic<pid_t> tid{0};
 	std::atomic<int> long_gaps{0};
 	std::thread t([&] {
-		if (pin_to_cpu(kTargetCpu) != 0)
+		if (pin_to_cpu(target_cpu()) != 0)
 			return;
 		tid = gettid_now();
 		double last = now_s();
@@ -572,7 +572,7 @@ TEST_F(Ipi, ErrorCodes)
 	EXPECT_EQ(client.command("queue tid=1 mode=signal_no_ipi deadline_us=10000001"), EINVAL);
 	EXPECT_EQ(client.command("queue tid=1 mode=signal_no_ipi deadline_us=-1"), EINVAL);
 	EXPECT_EQ(client.command("queue tid=999999 mode=signal_no_ipi deadline_us=5"), ESRCH);
-	Sleeper sleeper(kTargetCpu);
+	Sleeper sleeper(target_cpu());
 	int err = client.queue(sleeper.tid(), Mode::SignalNoIpi, Impl::Native);
 	if (features.native_signal_no_ipi()) {
 		EXPECT_EQ(err, 0);
@@ -597,7 +597,7 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 	const std::string dir = "/sys/kernel/debug/twa_consumer";
 	if (access(dir.c_str(), F_OK) != 0)
 		GTEST_SKIP() << "twa_consumer.ko not loaded";
-	ASSERT_EQ(pin_to_cpu(kQueueCpu), 0);
+	ASSERT_EQ(pin_to_cpu(queue_cpu()), 0);
 	auto read_count = [&](const char* name) {
 		std::ifstream in(dir + "/" + name);
 		long v = -1;
@@ -606,7 +606,7 @@ TEST(Consumer, NoIpiItemsRunWithoutIpi)
 	};
 	Client twa;
 	ASSERT_TRUE(twa.features().ipi_count()) << "twa_noipi cannot count IPIs here";
-	Spinner spin(kTargetCpu);
+	Spinner spin(target_cpu());
 	constexpr int n = 100;
 	long run0 = read_count("run");
 	RunOptions opt;

@@ -17,7 +17,7 @@ namespace {
 
 UringResult ring(const char* name, int ops)
 {
-	auto r = run_ring(uring_setup(name), ops, kTargetCpu);
+	auto r = run_ring(uring_setup(name), ops, target_cpu());
 	std::printf("%s\n", uring_line(r).c_str());
 	std::fflush(stdout);
 	return r;
@@ -27,7 +27,7 @@ class IoUring : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
-		ASSERT_EQ(pin_to_cpu(kQueueCpu), 0);
+		ASSERT_EQ(pin_to_cpu(queue_cpu()), 0);
 		auto f = Client().features();
 		// COOP_TASKRUN came with TWA_SIGNAL_NO_IPI (5.19).
 		coop_expected = f.native_signal_no_ipi();

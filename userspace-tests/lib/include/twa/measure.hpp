@@ -14,8 +14,12 @@
 
 namespace twa {
 
-constexpr int kTargetCpu = 1;
-constexpr int kQueueCpu = 0;
+// The CPUs a measurement uses: items are queued from queue_cpu() to a
+// target on target_cpu(). CPUs 0 and 1 in the test guests; twa-bench's
+// --queue-cpu and --target-cpu (make bench) pick others on a real machine.
+int target_cpu();
+int queue_cpu();
+void set_cpus(int queue, int target);
 
 struct Sample {
 	int items = 0;
@@ -77,7 +81,7 @@ struct RunOptions {
 Sample run_items(const Client& c, pid_t tid, Mode mode, Impl impl, int n,
                  const RunOptions& opt = {});
 
-// IPIs CPU kTargetCpu receives while nothing is queued: poll the stats file
+// IPIs CPU target_cpu() receives while nothing is queued: poll the stats file
 // for @duration, as run_items() does while it waits, and count RES + CAL.
 // What a mode adds is then what it gets beyond this background.
 std::uint64_t background_ipis(const Client& c, std::chrono::milliseconds duration);
