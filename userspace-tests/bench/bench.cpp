@@ -824,6 +824,11 @@ void run_uring(const Options& o)
 int main(int argc, char** argv)
 {
 	Options o;
+	for (int i = 1; i < argc; i++)
+		if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+			usage(stdout);
+			return 0;
+		}
 	if (!parse_args(argc, argv, o)) {
 		usage(stderr);
 		return 2;
