@@ -26,7 +26,7 @@ Runs twa-bench on this machine's running kernel ($(uname -r)), as root:
      pair; --queue-cpu/--target-cpu choose. It prints the topology.
   4. runs twa-bench (the installed one, twa-noipi-tools, else built here)
      with the rounds of make run (--rounds, default 10; --short: 3 rounds
-     of 20 items, to see that it works) and writes the report:
+     of 10 items, to see that it works) and writes the report:
      DIR/<kernel-release>/report.{json,md}, the plots, bench.jsonl and
      machine.json: CPU model, SMT, cpufreq governor, mitigations,
      nohz_full, isolcpus, the kernel command line, the hypervisor if any.
@@ -56,7 +56,7 @@ case "$items$ops$rounds$qcpu$tcpu" in *[!0-9]*) die "--items, --ops, --rounds an
 if [ -n "$qcpu$tcpu" ] && { [ -z "$qcpu" ] || [ -z "$tcpu" ]; }; then
 	die "--queue-cpu and --target-cpu go together"
 fi
-[ "$short" = 0 ] || items=20 ops=20 rounds=3
+[ "$short" = 0 ] || items=10 ops=10 rounds=2
 
 # A refusal: why, and what to do; exit status 3; nothing changed.
 refuse() {
@@ -133,7 +133,7 @@ else
 	esac
 	source_of_module=build
 fi
-need_cmds python3:python3 cmake:cmake g++:g++
+need_cmds python3:python3
 
 # 2. The module.
 loaded_here=0
@@ -147,7 +147,7 @@ load_failed() {
 	die "loading twa_noipi failed: $1"
 }
 case "$source_of_module" in
-loaded) log "twa_noipi is loaded already: used as it is ($(cat /sys/module/twa_noipi/srcversion 2>/dev/null || echo '?'))" ;;
+loaded) log "twa_noipi is loaded already: used as it is ($(modinfo -n twa_noipi 2>/dev/null || echo 'not from the module tree'))" ;;
 modprobe)
 	log "loading DKMS's twa_noipi: modprobe twa_noipi ($(modinfo -k "$krel" -n twa_noipi))"
 	out=$(modprobe twa_noipi 2>&1) || load_failed "$out"
@@ -182,6 +182,7 @@ log "CPUs: $n online; producer on CPU $qcpu (package:core $(cpu_core "$qcpu")), 
 # 4. twa-bench and the report.
 bench=$(command -v twa-bench || true)
 if [ -z "$bench" ]; then
+	need_cmds cmake:cmake g++:g++
 	b=$TWA_BUILD/bench-tools
 	log "building twa-bench from this checkout (log: $b/build.log)"
 	mkdir -p "$b"
@@ -196,7 +197,10 @@ report=$(command -v twa-report || echo "$TWA_ROOT/scripts/report.py")
 raw=$TWA_BUILD/bench-host
 rm -rf "$raw" && mkdir -p "$raw"
 args=(--items "$items" --ops "$ops" --rounds "$rounds" --queue-cpu "$qcpu" --target-cpu "$tcpu")
-[ "$short" = 0 ] || args+=(--sweep-seconds 0.1 --frontier-seconds 0.1 --frontier-rounds 2)
+# --short: make test's quick bench (its report complete, its figures not).
+# shellcheck disable=SC2054 # the commas are twa-bench's lists
+[ "$short" = 0 ] || args+=(--warmup-items 2 --rates 1000,0 --sweep-seconds 0.15
+	--deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15)
 log "twa-bench ${args[*]} ($bench)"
 TWA_OUT=$raw "$bench" "${args[@]}"
 
@@ -228,7 +232,7 @@ for v in vuln.values():
 json.dump({"kind": "host", "accel": "none (the running kernel)", "cpu_model": cpu,
            "cpus_online": int(n), "queue_cpu": int(q), "target_cpu": int(t), "cpu_pick": pick,
            "smt": smt, "governor": gov, "hypervisor": hyp,
-           "nohz_full": read("/sys/devices/system/cpu/nohz_full"),
+           "nohz_full": read("/sys/devices/system/cpu/nohz_full").replace("(null)", ""),
            "isolcpus": read("/sys/devices/system/cpu/isolated"),
            "cmdline": read("/proc/cmdline"), "kernel": " ".join(os.uname()[2:4]),
            "mitigations": ", ".join("%d %s" % (c, k) for k, c in sorted(kinds.items())),

@@ -38,6 +38,13 @@ MODES = ["none", "resume", "signal", "signal_no_ipi"]
 NOTE = ("Counts and ratios are the result. Under emulation (TCG) absolute "
         "times are not hardware figures: IPIs are emulated and the tick on a "
         "busy vCPU is irregular.")
+HOST_NOTE = ("Counts and ratios are the result. Times are the running kernel's on "
+             "this machine (make bench): hardware figures on bare metal, that "
+             "virtual machine's under a hypervisor, emulated ones under QEMU TCG.")
+
+
+def note_for(accel):
+    return HOST_NOTE if accel == "host" else NOTE
 
 
 # Spread over rounds (docs/report.md, "Rounds and intervals"). Every figure
@@ -706,7 +713,7 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=(
         "nohz_full": env.get("nohz_full"),
         "wake_up_state": env.get("wake_up_state"),
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "note": NOTE,
+        "note": note_for(accel),
         "machine": mach,
         "rounds": rounds,
         "items_per_round": env.get("items"),
@@ -944,11 +951,18 @@ def differences_lines(rep):
 
 def host_machine_line(m):
     """make bench's machine: the running kernel's, no QEMU between."""
-    parts = ["this machine, no emulation (hardware figures%s)" % (
-        "" if m.get("hypervisor") in (None, "", "none") else ", under %s" % m["hypervisor"]),
+    hyp = m.get("hypervisor")
+    if hyp in (None, "", "none"):
+        where = "this machine's running kernel, bare metal: hardware figures"
+    elif "QEMU" in (m.get("cpu_model") or "") and "TCG" in (m.get("cpu_model") or ""):
+        where = "this machine's running kernel, an emulated CPU (QEMU TCG): not hardware figures"
+    else:
+        where = "this machine's running kernel, under %s: that VM's figures" % hyp
+    parts = [where,
              "CPU %s" % m.get("cpu_model", "?"), "%s CPUs online" % m.get("cpus_online", "?"),
              "SMT %s" % m.get("smt", "?"), "cpufreq governor %s" % m.get("governor", "?"),
-             "nohz_full %s" % (m.get("nohz_full") or "none"),
+             "nohz_full %s" % (m.get("nohz_full") if m.get("nohz_full") not in (None, "", "(null)")
+                               else "none"),
              "isolcpus %s" % (m.get("isolcpus") or "none"),
              "queue CPU %s and target CPU %s (%s)" % (m.get("queue_cpu"), m.get("target_cpu"),
                                                        m.get("cpu_pick", "?"))]
@@ -1030,7 +1044,7 @@ def markdown(rep):
         "Every figure: the median of %d rounds (modes and impls interleaved in each; a warm-up "
         "round dropped: %s) [%s]. " % (rep.get("rounds", 1),
                                        "yes" if (rep.get("warmup") or {}).get("run") else "no",
-                                       (rep.get("intervals") or {}).get("text", "-")) + NOTE,
+                                       (rep.get("intervals") or {}).get("text", "-")) + rep["note"],
         ""]
     for t in targets_of(rep):
         lines += ["## %s" % t, ""] + summary_table(rep, t) + [""]

@@ -483,3 +483,18 @@ class OtherCpus(unittest.TestCase):
                          "from CPU 1 to a target on CPU 0; CPU 10 stays")
         self.assertEqual(report.on_cpus(text, {"queue_cpu": 2, "target_cpu": 6}),
                          "from CPU 2 to a target on CPU 6; CPU 10 stays")
+
+
+class HostMachine(unittest.TestCase):
+    """make bench's machine section says what kind of figures these are."""
+
+    def line(self, **m):
+        return report.machine_line({"machine": dict(kind="host", **m), "accel": "host"})
+
+    def test_bare_metal_tcg_and_vm(self):
+        self.assertIn("bare metal: hardware figures", self.line(hypervisor="none", cpu_model="EPYC"))
+        self.assertIn("QEMU TCG): not hardware figures",
+                      self.line(hypervisor="kvm", cpu_model="QEMU TCG CPU version 2.5+"))
+        self.assertIn("under kvm: that VM's figures", self.line(hypervisor="kvm", cpu_model="EPYC"))
+        self.assertIn("nohz_full none", self.line(nohz_full="(null)"))
+        self.assertEqual(report.note_for("host"), report.HOST_NOTE)
