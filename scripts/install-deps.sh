@@ -10,7 +10,7 @@ PKGS=(
 	bc flex bison libelf-dev libssl-dev python3 gnuplot-nox
 	shellcheck ca-certificates dwarves dkms sparse clang-format clang-tidy pyflakes3
 	mmdebstrap gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm
-	dpkg-dev debhelper dh-dkms lintian
+	dpkg-dev debhelper dh-dkms lintian qemu-utils e2fsprogs
 )
 
 usage() {

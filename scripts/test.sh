@@ -122,6 +122,11 @@ for k in "${kernels[@]}"; do
 	else
 		TAG="build $k build" TAG_EXTRA=$extra step "build $k" "$TWA_ROOT/scripts/mkinitramfs.sh" "$k"
 	fi
+	# The user's install boots a full Debian root, made here (cached).
+	if has install; then
+		TAG="build $k install-root" TAG_EXTRA=$extra step "build $k: the user's Debian root" \
+			"$TWA_ROOT/scripts/user-install.sh" --prepare "$k"
+	fi
 done
 progs="smoke twa-ipi-tests consumer fuzz races faults"
 # One boot for a kernel's guest programs; where it has KUnit too, its
@@ -170,6 +175,7 @@ for k in "${kernels[@]}"; do
 		has dkms && miss dkms "$k" dkms
 		if has guest; then miss boot "$k" tests "progs=$p"; elif has kunit; then miss kunit "$k" kunit; fi
 		has refuse && miss boot "$k" refuse
+		has install && miss boot "$k" install
 		continue
 	fi
 	if has dkms; then
@@ -192,6 +198,9 @@ for k in "${kernels[@]}"; do
 		fi
 	elif has kunit; then
 		add_job "$k: kunit" "kunit $k kunit" "$TWA_ROOT/scripts/kunit.sh" "$k"
+	fi
+	if has install; then
+		add_job "$k: user's install" "boot $k install" "$TWA_ROOT/scripts/user-install.sh" "$k"
 	fi
 	if has refuse; then
 		add_job "$k: module refuses to load" "boot $k refuse" \
