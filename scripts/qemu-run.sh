@@ -154,6 +154,21 @@ boot() {
 	wait
 }
 
+# KVM is asked for, never assumed: a short boot of the kernel alone under
+# a hard timeout must print its banner first (nested KVM has been seen to
+# hang before the guest prints anything: docs/testing.md).
+kvm_probe() {
+	local probe=$out/kvm-probe.log
+	[ -w /dev/kvm ] || die "$k: --kvm (TWA_KVM=1): /dev/kvm is missing or not writable here; run without it (TCG)"
+	(timeout -s KILL "${TWA_KVM_PROBE_SECONDS:-30}" "${machine[@]}" -accel kvm -cpu host -smp 1 \
+		-m 256M -kernel "$M_VMLINUZ" -append "console=$console_dev panic=-1 rdinit=/twa-kvm-probe" \
+		-display none -monitor none -no-reboot -serial "file:$probe" </dev/null) >/dev/null 2>&1 || true
+	grep -aq 'Linux version' "$probe" ||
+		die "$k: --kvm (TWA_KVM=1): a probe boot under KVM printed nothing in ${TWA_KVM_PROBE_SECONDS:-30} s (nested KVM hangs so on some hosts; its console: $probe); run without TWA_KVM (TCG)"
+	log "$k: KVM works here (a probe boot printed its banner)"
+}
+[ "$accel" != kvm ] || kvm_probe
+
 what=$tests
 [ -z "$refused" ] || what="a refusal to load ($refused)"
 log "$k: booting $M_KRELEASE ($accel, $smp vCPUs) for: $what"
