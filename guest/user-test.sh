@@ -9,6 +9,10 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive HOME=/root LC_ALL=C.UTF-8
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+# What udev or systemd makes on a booted machine, and bullseye's
+# initramfs does not: dkms's process substitutions need /dev/fd.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do [ -e "/dev/${i#*:}" ] || ln -s "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
 exec 9>/dev/ttyS1
 krel=$(uname -r)
 D=/root/twa-install
