@@ -98,13 +98,13 @@ pick_cpus() {
 
 # 1. Can it run here? Nothing is changed before every answer is yes.
 [ "$(uname -s)" = Linux ] || refuse "not Linux" "run it on a Linux machine"
-[ "$(id -u)" = 0 ] || refuse "not root: loading a module and reading debugfs need root" \
-	"sudo make bench"
 [ -e /proc/modules ] || refuse "this kernel ($(uname -r)) has no module support (no /proc/modules: CONFIG_MODULES is not set), and twa-noipi is a module" \
 	"run it on a kernel with module support, or run make run (the bench under QEMU, on a Debian kernel)"
 [ "$(cat /proc/sys/kernel/modules_disabled 2>/dev/null || echo 0)" = 0 ] ||
 	refuse "module loading is disabled (kernel.modules_disabled = 1, which only a reboot clears)" \
 		"reboot without whatever sets kernel.modules_disabled"
+[ "$(id -u)" = 0 ] || refuse "not root: loading a module and reading debugfs need root" \
+	"sudo make bench"
 n=$(online_cpus | wc -l)
 [ "$n" -ge 2 ] || refuse "$n CPU online: the bench queues from one CPU to a target on another" \
 	"bring a second CPU online (echo 1 > /sys/devices/system/cpu/cpuN/online) or give the VM two vCPUs"
