@@ -51,7 +51,14 @@ done
 case "$items$ops$rounds" in '' | *[!0-9]*) die "--items, --ops and --rounds take numbers" ;; esac
 [ ${#names[@]} -gt 0 ] || names=("$TWA_KERNEL_DEFAULT")
 kernels=()
-while read -r k; do kernels+=("$k"); done < <(kernels_select "${names[@]}")
+# "all" benches every kernel that boots our guest; a target that only
+# tests a user's install (TESTS=install) is benched when named.
+while read -r k; do
+	if [ "${names[*]}" = all ] && (kernel_conf "$k" && [ "$K_TESTS" = install ]); then
+		continue
+	fi
+	kernels+=("$k")
+done < <(kernels_select "${names[@]}")
 [ ${#kernels[@]} -gt 0 ] || exit 1
 results=${TWA_RESULTS:-$TWA_ROOT/results}
 accel=tcg kvm=()

@@ -119,10 +119,11 @@ for k in "${kernels[@]}"; do
 	if [ "$K_TESTS" = build ]; then
 		TAG="build $k build" TAG_EXTRA=$extra step "build $k: module and consumer only ($K_ARCH)" \
 			"$TWA_ROOT/scripts/build-module.sh" "$k"
-	else
+	elif [ "$K_TESTS" != install ]; then
 		TAG="build $k build" TAG_EXTRA=$extra step "build $k" "$TWA_ROOT/scripts/mkinitramfs.sh" "$k"
 	fi
-	# The user's install boots a full Debian root, made here (cached).
+	# The user's install boots a full Debian root, made here (cached),
+	# and no initramfs of ours.
 	if has install; then
 		TAG="build $k install-root" TAG_EXTRA=$extra step "build $k: the user's Debian root" \
 			"$TWA_ROOT/scripts/user-install.sh" --prepare "$k"
@@ -171,7 +172,7 @@ for k in "${kernels[@]}"; do
 	p=$progs
 	has kunit && p="kunit $p"
 	has bench && p="$p twa-bench"
-	if [ ! -f "$TWA_BUILD/$k/initrd.gz" ]; then # its build failed above
+	if [ "$K_TESTS" != install ] && [ ! -f "$TWA_BUILD/$k/initrd.gz" ]; then # its build failed above
 		has dkms && miss dkms "$k" dkms
 		if has guest; then miss boot "$k" tests "progs=$p"; elif has kunit; then miss kunit "$k" kunit; fi
 		has refuse && miss boot "$k" refuse
