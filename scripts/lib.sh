@@ -424,6 +424,16 @@ inputs_key() {
 }
 up_to_date() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
+# unframe_files RESULT DIR: the files a guest sent on its result port,
+# framed "file NAME begin" ... "file NAME end" (NAME may hold a /), into DIR.
+unframe_files() {
+	awk -v dir="$2" '
+		/^file [^ ]+ begin$/ { f = dir "/" $2; d = f; sub(/\/[^\/]*$/, "", d)
+			system("mkdir -p \"" d "\""); next }
+		/^file [^ ]+ end$/ { close(f); f = ""; next }
+		f != "" { print > f }' "$1"
+}
+
 # Artefacts by key, in the cache: what a build step made from given inputs
 # (a kernel's modules, its initramfs, the cross-built guest programs) is
 # kept under $TWA_CACHE/artefacts/NAME/KEY, so a fresh clone of the same

@@ -210,11 +210,7 @@ if ! grep -q '^end$' "$result" && tr -d '\r' <"$console" | grep -q '^twa-guest: 
 fi
 
 # Files the programs left, framed "file PROG/NAME begin" ... "end".
-awk -v dir="$out/files" '
-	/^file [^ ]+ begin$/ { f = dir "/" $2; d = f; sub(/\/[^\/]*$/, "", d)
-		system("mkdir -p \"" d "\""); next }
-	/^file [^ ]+ end$/ { close(f); f = ""; next }
-	f != "" { print > f }' "$result"
+unframe_files "$result" "$out/files"
 
 # A refusal to load is the whole test: no program runs after it.
 if [ -n "$refused" ]; then

@@ -172,11 +172,8 @@ timeout -s KILL "$timeout" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 -m
 secs=$((SECONDS - t0))
 rm -f "$out/overlay.qcow2"
 tr -d '\r' <"$result" >"$result.tmp" && mv "$result.tmp" "$result"
-# Files the guest sent, framed "file NAME begin" ... "file NAME end".
-awk -v dir="$out/files" '
-	/^file [^ ]+ begin$/ { f = dir "/" $2; system("mkdir -p \"" dir "\""); next }
-	/^file [^ ]+ end$/ { close(f); f = ""; next }
-	f != "" { print > f }' "$result"
+# Files the guest sent (the DKMS make.log, the bench's report.md).
+unframe_files "$result" "$out/files"
 grep '^step ' "$result" | sed "s/^/[twa] $k: /" >&2 || true
 fail() {
 	log "$k: user's install: FAIL: $*"
