@@ -166,7 +166,7 @@ t0=$SECONDS rc=0
 timeout -s KILL "$timeout" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 -m 2G \
 	-kernel "$out/vmlinuz" -initrd "$out/initrd.img" \
 	-append "root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 init=/usr/local/sbin/twa-user-test" \
-	-drive "file=$out/overlay.qcow2,if=virtio,format=qcow2" \
+	-drive "file=$out/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
 	-display none -monitor none -no-reboot -nic none \
 	-serial "file:$console" -serial "file:$result" </dev/null || rc=$?
 secs=$((SECONDS - t0))
