@@ -9,7 +9,7 @@
 #   make check               the static gates (checkpatch, kernel-doc, sparse,
 #                            shellcheck, clang-format, clang-tidy, pyflakes)
 #   make kunit               KUnit suites on kernels built from Debian sources
-#   make soak [KERNELS="A B"] [MINUTES=10]
+#   make soak [KERNELS="A B"] [MINUTES=10] [FUZZ_WRITES=N]
 #                            fuzz, races and faults in a loop, one boot each
 #   make bench [ITEMS=N] [OPS=N] [ROUNDS=R] [QUEUE_CPU=N TARGET_CPU=N] [SHORT=1]
 #                            the bench on the running kernel (root; hardware
@@ -80,7 +80,7 @@ kunit:
 	scripts/kunit.sh
 
 soak:
-	scripts/soak.sh --minutes $(MINUTES) $(KERNELS)
+	scripts/soak.sh --minutes $(MINUTES) $(if $(FUZZ_WRITES),--fuzz-writes $(FUZZ_WRITES)) $(KERNELS)
 
 help:
 	@sed -n '2,/^$$/{/^#/p}' Makefile
