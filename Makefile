@@ -1,7 +1,7 @@
 # twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
 #   make                     build the module for KDIR (default: running kernel)
 #   make install             kbuild modules_install (honours INSTALL_MOD_PATH)
-#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=100] [OPS=100] [ROUNDS=10]
+#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=100] [OPS=100] [ROUNDS=10] [BOOTS=2]
 #                            boot a Debian kernel in QEMU, load, IPI report
 #                            (SUITE:PACKAGE: any Debian kernel, e.g.
 #                            bookworm:linux-image-rt-amd64)
@@ -26,6 +26,7 @@ KERNELS ?=
 ITEMS ?= 100
 OPS ?= 100
 ROUNDS ?= 10
+BOOTS ?= 2
 MINUTES ?= 10
 
 # Debian's headers name the compiler the kernel was built with (5.10:
@@ -64,7 +65,7 @@ bench:
 		$(if $(QUEUE_CPU),--queue-cpu $(QUEUE_CPU)) $(if $(TARGET_CPU),--target-cpu $(TARGET_CPU))
 
 run:
-	scripts/run.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) $(KERNEL)
+	scripts/run.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) --boots $(BOOTS) $(KERNEL)
 
 test:
 	scripts/test.sh $(KERNELS)

@@ -28,11 +28,12 @@ FIGS = ["all_kick_ipis_per_item", "latency_ns.p50", "latency_ns.p90", "latency_n
         "queue_ns_per_item", "achieved_per_s"]
 
 
-def read(paths):
+def read(paths, offsets=None):
     """The frontier records of @paths (bench.jsonl files), in order; the
-    warm-up's left out, a record before rounds read as round 1."""
+    warm-up's left out, a record before rounds read as round 1, each file's
+    rounds shifted by its @offsets entry (the boots of one bench)."""
     pts = []
-    for path in paths:
+    for path, offset in zip(paths, offsets or [0] * len(paths)):
         with open(path, errors="replace") as f:
             for line in f:
                 line = line.strip()
@@ -40,7 +41,7 @@ def read(paths):
                     rec = json.loads(line)
                     if rec.get("kind") == "frontier" and not rec.get("warmup"):
                         rec.pop("kind")
-                        rec.setdefault("round", 1)
+                        rec["round"] = rec.get("round", 1) + offset
                         pts.append(rec)
     return pts
 

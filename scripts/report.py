@@ -193,13 +193,59 @@ def upgrade_report(rep):
     return rep
 
 
+def bench_env(path):
+    """The env record of a bench.jsonl ({} if none) and the highest round
+    number of its records."""
+    env, last = {}, 1
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.startswith("{"):
+                continue
+            rec = json.loads(line)
+            if rec.get("kind") == "env":
+                env = env or rec
+            else:
+                last = max(last, rec.get("round") or 1)
+    return env, last
+
+
+def targets_key(env):
+    """The targets a bench run measured (its --targets), as a key."""
+    argv = env.get("argv") or []
+    for i, a in enumerate(argv[:-1]):
+        if a == "--targets":
+            return argv[i + 1]
+    return "default"
+
+
+def round_offsets(paths):
+    """Per file, the number its rounds are shifted by, and the number of
+    boots behind the first file's targets. Files of the same targets are
+    boots of one bench (make run --boots): their rounds are numbered on, the
+    second boot's round 1 being the first's R + 1, so that every figure is
+    the median over the rounds of all boots and its interval spans what
+    differs between boots. Under TCG that is more than what differs between
+    rounds: signal_no_ipi's p99 on 6.1 was 7.2 ms in every round of one
+    boot and 4.6 ms in every round of the next."""
+    offsets, seen = [], {}
+    keys = []
+    for path in paths:
+        env, last = bench_env(path)
+        key = targets_key(env)
+        keys.append(key)
+        offsets.append(seen.get(key, 0))
+        seen[key] = seen.get(key, 0) + last
+    return offsets, (keys.count(keys[0]) if keys else 1)
+
+
 def read_bench(paths):
     """The records of twa-bench runs; the warm-up round's are dropped (their
     number is in env["warmup_records_dropped"]). A run before rounds has
     every record in round 1."""
     env, scenarios, uring, baselines, sweep, tracers = None, [], [], [], [], []
     dropped, ipitrace = 0, []
-    for path in paths:
+    offsets, boots = round_offsets(paths)
+    for path, offset in zip(paths, offsets):
         with open(path, errors="replace") as f:
             for line in f:
                 line = line.strip()
@@ -214,7 +260,7 @@ def read_bench(paths):
                 if rec.get("warmup"):
                     dropped += 1
                     continue
-                rec.setdefault("round", 1)
+                rec["round"] = rec.get("round", 1) + offset
                 rec.pop("warmup", None)
                 if kind == "env":
                     env = env or rec
@@ -233,6 +279,7 @@ def read_bench(paths):
     if env is None:
         sys.exit("report.py: no twa-bench output (env record) in %s" % ", ".join(paths))
     env["warmup_records_dropped"] = dropped
+    env["boots"] = boots
     env["ipi_tracepoints"] = ipitrace[0] if ipitrace else None
     return env, scenarios, uring, baselines, sweep, tracers
 
@@ -552,9 +599,10 @@ def headline(env, scenarios, sweep=()):
         (sig.get("latency_samples") or {}).get("per_round", 0),
         "fewer than %d beyond it" % FEW_SAMPLES) if "p99" in few else ""
     h["text"] = ("%s: TWA_SIGNAL_NO_IPI instead of TWA_SIGNAL (%s, to a task spinning in user "
-                 "space; median of %d rounds, %s) saves %s and %s; it pays latency p50 %s "
+                 "space; median of %d rounds%s, %s) saves %s and %s; it pays latency p50 %s "
                  "instead of %s (%s), p99 %s instead of %s (%s)%s." % (
-                     env["kernel"], impl, h["rounds"], h["interval"], ipi_text, target_text,
+                     env["kernel"], impl, h["rounds"], boots_text(env), h["interval"], ipi_text,
+                     target_text,
                      iv(sp["latency_p50_ns.signal_no_ipi"], dur), iv(sp["latency_p50_ns.signal"], dur),
                      iv(sp["latency_p50_ns.ratio"], x) + same("latency_p50_ns"),
                      iv(sp["latency_p99_ns.signal_no_ipi"], dur), iv(sp["latency_p99_ns.signal"], dur),
@@ -716,6 +764,7 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=(
         "note": note_for(accel),
         "machine": mach,
         "rounds": rounds,
+        "boots": env.get("boots", 1),
         "items_per_round": env.get("items"),
         "warmup": {"run": bool(env.get("warmup")), "items": env.get("warmup_items"),
                    "records_dropped": env.get("warmup_records_dropped", 0)},
@@ -1031,6 +1080,12 @@ def on_cpus(text, rep):
     return re.sub(r"\bCPU ([01])\b", lambda m: "CPU %d" % cpus[m.group(1)], text)
 
 
+def boots_text(rep):
+    """", in N boots" where the rounds come from more than one boot."""
+    boots = rep.get("boots") or 1
+    return " in %d boots" % boots if boots > 1 else ""
+
+
 def markdown(rep):
     lines = ["# twa-noipi IPI report: %s" % rep["kernel"], ""]
     if rep.get("headline"):
@@ -1041,8 +1096,8 @@ def markdown(rep):
                                    "yes" if rep["native_signal_no_ipi"] else "no",
                                    rep["nohz_full"], rep["wake_up_state"]),
         machine_line(rep),
-        "Every figure: the median of %d rounds (modes and impls interleaved in each; a warm-up "
-        "round dropped: %s) [%s]. " % (rep.get("rounds", 1),
+        "Every figure: the median of %d rounds%s (modes and impls interleaved in each; a "
+        "warm-up round dropped: %s) [%s]. " % (rep.get("rounds", 1), boots_text(rep),
                                        "yes" if (rep.get("warmup") or {}).get("run") else "no",
                                        (rep.get("intervals") or {}).get("text", "-")) + rep["note"],
         ""]
@@ -1233,7 +1288,7 @@ def single(args):
         with open(args.machine) as f:
             machine = json.load(f)
     rep = build_report(env, scenarios, uring, args.accel, baselines, sweep, tracers, machine)
-    frontier_points = frontier.read(args.results)
+    frontier_points = frontier.read(args.results, round_offsets(args.results)[0])
     if frontier_points:
         rep["frontier"] = frontier.summary(frontier_points, aggregate)
         if rep.get("headline"):

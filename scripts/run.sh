@@ -7,17 +7,17 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/run.sh [--items N] [--ops N] [--rounds R] [KERNEL...|all]
-       (make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=N] [OPS=N] [ROUNDS=R])
+Usage: scripts/run.sh [--items N] [--ops N] [--rounds R] [--boots B] [KERNEL...|all]
+       (make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=N] [OPS=N] [ROUNDS=R] [BOOTS=B])
 
 KERNEL: any of $(kernels_all | paste -sd' ') (default $TWA_KERNEL_DEFAULT),
 or any Debian kernel as SUITE:PACKAGE (bookworm:linux-image-rt-amd64): the
 newest ABI that PACKAGE depends on in SUITE, with no file to write.
 Installs missing host packages (as root), fetches the kernel, builds the
-module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs and
-runs twa-bench in R rounds (--rounds, default 10; modes and impls
-interleaved in each round, baseline windows in each, a short warm-up round
-dropped): every mode x impl to a task spinning on CPU 1 and to one asleep
+module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs B
+times (--boots, default 2) and runs twa-bench in each in R rounds (--rounds,
+default 10; modes and impls interleaved in each round, baseline windows in
+each, a short warm-up round dropped; the frontier in 3 of them): every mode x impl to a task spinning on CPU 1 and to one asleep
 there, one item in flight, N items each a round (--items, default 100), with
 the time the spinner loses to interruptions (osnoise-style, beyond a
 baseline measured with nothing queued); a rate sweep (signal and
@@ -26,7 +26,10 @@ back to back, a quarter of a second each a round); the io_uring ring
 setups, N completions each a round (--ops, default 100); where the kernel's
 config has
 CONFIG_NO_HZ_FULL=y a second boot with nohz_full=1 for a spinner on a
-tick-less CPU 1. Every figure is the median of the rounds with its interval.
+tick-less CPU 1. Every figure is the median of the rounds of all boots with
+its interval: under TCG some figures differ more between boots than between
+rounds (signal_no_ipi's p99 on 6.1: 7.2 ms in each round of one boot, 4.6
+ms in the next), and an interval over one boot's rounds hides that.
 Writes results/<kernel-release>/report.{json,md}, ipis.svg, latency.svg (CDF),
 sweep.svg, the raw bench*.jsonl and machine.json (QEMU, accelerator, vCPUs,
 host CPU, this command); with several kernels, also
@@ -36,7 +39,7 @@ Environment: TWA_KVM=1 to use KVM where nested KVM works (never the
 default), TWA_RESULTS (default: results/).
 USAGE
 }
-items=100 ops=100 rounds=10 names=()
+items=100 ops=100 rounds=10 boots=2 names=()
 cmdline="scripts/run.sh $*"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -44,11 +47,13 @@ while [ $# -gt 0 ]; do
 	--items) items=$2; shift 2 ;;
 	--ops) ops=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
+	--boots) boots=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) names+=("$1"); shift ;;
 	esac
 done
-case "$items$ops$rounds" in '' | *[!0-9]*) die "--items, --ops and --rounds take numbers" ;; esac
+case "$items$ops$rounds$boots" in '' | *[!0-9]*) die "--items, --ops, --rounds and --boots take numbers" ;; esac
+[ "$boots" -ge 1 ] || die "--boots takes a number above 0"
 [ ${#names[@]} -gt 0 ] || names=("$TWA_KERNEL_DEFAULT")
 kernels=()
 # "all" benches every kernel that boots our guest; a target that only
@@ -86,15 +91,21 @@ machine_json() {
 accel_name="tcg,thread=multi"
 [ "$accel" = kvm ] && accel_name=kvm
 reports=()
-bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3"
+# The frontier (18 points, about 10 s a round) in 3 rounds of each boot.
+bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3 --frontier-rounds 3"
 for s in "${kernels[@]}"; do
 	# The host's load average (1, 5, 15 min) before and after: under TCG
 	# what else the host runs decides what the vCPUs get.
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-	log "== $s: benchmark, $rounds rounds of $items items per scenario, $ops io_uring ops per setup"
-	"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench --tests twa-bench \
-		--args "$bench_args" --follow 'twa-bench:' --timeout 3600 "$s"
-	files=("$TWA_BUILD/$s/runs/bench/files/twa-bench/bench.jsonl")
+	files=()
+	for b in $(seq 1 "$boots"); do
+		name=bench
+		[ "$b" = 1 ] || name=bench-$b
+		log "== $s: benchmark, boot $b of $boots: $rounds rounds of $items items per scenario, $ops io_uring ops per setup"
+		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name "$name" --tests twa-bench \
+			--args "$bench_args" --follow 'twa-bench:' --timeout 3600 "$s"
+		files+=("$TWA_BUILD/$s/runs/$name/files/twa-bench/bench.jsonl")
+	done
 	if has_offer "$(manifest_key "$s" OFFERS)" nohz_full; then
 		log "== $s: nohz_full=1 boot: a spinner on a tick-less CPU 1"
 		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench-nohz --tests twa-bench \

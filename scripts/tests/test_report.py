@@ -416,6 +416,30 @@ class Captured72(unittest.TestCase):
         self.assertIn("median of 2 rounds", h["text"])
 
 
+class Boots(unittest.TestCase):
+    """make run --boots: the rounds of each boot numbered on, so that a
+    figure is the median over all boots' rounds; a file of other targets
+    (the nohz boot) keeps its own numbering."""
+
+    def test_two_boots_are_one_run_of_their_rounds(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            recs = lines(ROUNDS_FIXTURE)
+            nohz = [dict(r, argv=r["argv"] + ["--targets", "nohz"]) if r["kind"] == "env" else r
+                    for r in recs]
+            paths = []
+            for name, rs in (("a", recs), ("b", recs), ("nohz", nohz)):
+                os.mkdir(os.path.join(tmp, name))
+                paths.append(write(os.path.join(tmp, name), rs))
+            self.assertEqual(report.round_offsets(paths), ([0, 2, 0], 2))
+            env, scenarios, uring, baselines, sweep, tracers = report.read_bench(paths[:2])
+            rep = report.build_report(env, scenarios, uring, "tcg", baselines, sweep, tracers)
+        self.assertEqual((rep["rounds"], rep["boots"]), (4, 2))
+        for s in rep["scenarios"]:
+            if s.get("supported"):
+                self.assertEqual((s["rounds"], s["items"]), (4, 400), (s["mode"], s["impl"]))
+        self.assertIn("median of 4 rounds in 2 boots", rep["headline"]["text"])
+
+
 class Files(unittest.TestCase):
     def test_raw_output_and_machine_kept_beside_the_report(self):
         with tempfile.TemporaryDirectory() as tmp:
