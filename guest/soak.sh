@@ -8,6 +8,10 @@
 minutes=${1:-10}
 end=$(($(cut -d. -f1 /proc/uptime) + minutes * 60))
 round=0 failed=0 writes=0 enomem=0 killed=0
+# faults' totals line, summed: queued run refused lost held killed-targets
+# hotplug-cycles injected
+set -- 0 0 0 0 0 0 0 0
+tq=$1 tr=$2 tf=$3 tl=$4 th=$5 tk=$6 tc=$7 ti=$8
 while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 	round=$((round + 1))
 	bad=""
@@ -32,6 +36,10 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 			k=$(grep -c '^ok .*: [0-9]* items pending' /tmp/soak.out)
 			i=$(sed -n 's/^ok .*: \([0-9]*\) items pending.*/\1/p' /tmp/soak.out | head -1)
 			killed=$((killed + k * ${i:-0}))
+			# shellcheck disable=SC2046 # eight numbers
+			set -- $(sed -n 's/^# faults: totals: items queued \([0-9-]*\), run \([0-9-]*\), refused \([0-9-]*\), lost \([0-9-]*\); targets held \([0-9]*\), killed \([0-9]*\); hotplug cycles \([0-9]*\); allocation failures injected \([0-9]*\)$/\1 \2 \3 \4 \5 \6 \7 \8/p' /tmp/soak.out) 0 0 0 0 0 0 0 0
+			tq=$((tq + $1)) tr=$((tr + $2)) tf=$((tf + $3)) tl=$((tl + $4))
+			th=$((th + $5)) tk=$((tk + $6)) tc=$((tc + $7)) ti=$((ti + $8))
 			n=0
 			;;
 		*) n=0 ;;
@@ -48,4 +56,5 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 	echo "$line" >/dev/console # progress on the console while it runs
 done
 echo "# soak: $round rounds in $minutes min, $failed failed; $writes fuzz writes, $enomem ENOMEM writes under failslab, $killed items on killed targets"
+echo "# soak: faults: items queued $tq, run $tr, refused $tf, lost $tl; targets held $th, killed $tk; hotplug cycles $tc; allocation failures injected $ti"
 [ "$failed" = 0 ] && [ "$round" -gt 0 ]

@@ -18,8 +18,10 @@ in a loop for N minutes (default 10), each with the kernel's own counts
 times FAULT_FAILS) but the fuzzer's: --fuzz-writes a round (default ten
 times FUZZ_WRITES: fuzzing is the cheap part of a round, a tenth of the
 races' time at make test's count), with a new seed each round. Prints a
-line per round and per kernel the totals: rounds, fuzz writes, ENOMEM writes under
-failslab (debug kernels), items held by killed targets. The boot's kernel
+line per round and per kernel the totals: rounds, fuzz writes, ENOMEM
+writes under failslab (debug kernels), items held by killed targets, and
+the fault tests' sums (items queued, run, refused, lost; targets held and
+killed; hotplug cycles; allocation failures injected). The boot's kernel
 checks (panic_on_warn, KASAN, lockdep; kmemleak scanned after rmmod) judge
 it too. Exit status 0 only if every round of every kernel passed. Logs:
 $TWA_BUILD/KERNEL/runs/soak/.
@@ -56,8 +58,8 @@ for k in "${kernels[@]}"; do
 		--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $((K_FAULT_FAILS * 10))" \
 		--follow '# soak round' "$k" || rc=1
 	result=$TWA_BUILD/$k/runs/soak/result.txt
-	summary+=("$k: $(grep -m1 '^# soak: ' "$result" 2>/dev/null | sed 's/^# soak: //' ||
-		echo "no totals (the boot did not finish)")")
+	totals=$(grep '^# soak: ' "$result" 2>/dev/null | sed 's/^# soak: //' | paste -sd';' -)
+	summary+=("$k: ${totals:-no totals (the boot did not finish)}")
 done
 for line in "${summary[@]}"; do echo "$line"; done
 exit "$rc"

@@ -87,6 +87,15 @@ void phase(const char* what)
 	::close(fd);
 }
 
+// What the whole run did, for its last line (the soak sums these, and
+// docs/testing.md's figures table is made of them): every balanced()
+// scenario's counters, and how many targets were held, killed and CPUs
+// cycled, allocations failed.
+struct Totals {
+	long long queued = 0, run = 0, refused = 0, lost = 0;
+	long held = 0, killed = 0, hotplug_cycles = 0, injected = 0;
+} totals;
+
 bool settled()
 {
 	auto s = c.stats();
@@ -109,6 +118,10 @@ bool balanced(const char* what, bool failures_counted = false)
 {
 	bool ok = wait_settled();
 	auto s = c.stats();
+	totals.queued += s.queued();
+	totals.run += s.run();
+	totals.refused += s.failed();
+	totals.lost += s.queued() - s.run();
 	return tap.check(ok && (failures_counted || s.failed() == 0),
 	                 strf("%s: counters balance (queued %lld run %lld outstanding %lld "
 	                      "failed %lld)",
@@ -281,6 +294,7 @@ void held(const char* what, char state, Held expect, const std::function<bool(pi
 	Child child(true);
 	if (!tap.check(child.pid > 0 && hold(child.pid), strf("%s: target held", what)))
 		return;
+	totals.held++;
 	tap.check(wait_state(child.pid, state), strf("%s: target's state is '%c' (is '%c')", what,
 	                                             state, shown(task_state(child.pid))));
 	int ret = queue_held_items(child.pid, native_no_ipi);
@@ -541,6 +555,7 @@ void killed(const char* what, unsigned items, const std::function<bool(Child&)>&
 	tap.check(ret == 0 && c.stats().outstanding() == items,
 	          strf("%s: %u items pending (%d)", what, items, ret));
 	tap.check(kill(child), strf("%s: target killed", what));
+	totals.killed++;
 	balanced(what);
 }
 
@@ -635,6 +650,7 @@ void hotplug(const char* what, int producer_cpu, int offline_cpu, int cycles)
 	stop = true;
 	producer.join();
 	set_online(offline_cpu, true);
+	totals.hotplug_cycles += done;
 	tap.check(done == cycles, strf("%s: CPU %d offline and back %d of %d times (errno %d)",
 	                               what, offline_cpu, done, cycles, errno));
 	tap.check(errors == 0, strf("%s: every queue accepted (%d refused)", what, errors.load()));
@@ -714,6 +730,7 @@ void alloc_failures(long want)
 	});
 	queuer.join();
 	write_file(fs + "/probability", "0");
+	totals.injected += failed;
 	tap.check(bad == 0 && failed >= want,
 	          strf("%s: %ld writes, %ld failed with ENOMEM (%ld partway through a batch, "
 	               "%ld before queueing), each queued all or counted the rest",
@@ -756,5 +773,10 @@ int main(int argc, char** argv)
 		// remaining checks cannot run.
 		tap.check(false, strf("the module answered to the end (%s)", e.what()));
 	}
+	tap.note(strf("faults: totals: items queued %lld, run %lld, refused %lld, lost %lld; "
+	              "targets held %ld, killed %ld; hotplug cycles %ld; allocation failures "
+	              "injected %ld",
+	              totals.queued, totals.run, totals.refused, totals.lost, totals.held,
+	              totals.killed, totals.hotplug_cycles, totals.injected));
 	return tap.finish();
 }
