@@ -282,6 +282,14 @@ if [ -n "$commit" ]; then
 		${branch:+$([ "$branch" = HEAD ] || echo --branch "$branch")} \
 		--steps "$steps" --runs-dir "$TWA_BUILD" || log "results.json has problems (above)"
 fi
+# What the fault tests did per kernel (injected failures, hotplug cycles,
+# held and killed targets, items queued, run, lost), as a table and JSON.
+if "$TWA_ROOT/scripts/fault-figures.sh" >"$TWA_BUILD/fault-figures.md" 2>/dev/null; then
+	"$TWA_ROOT/scripts/fault-figures.sh" --json >"$TWA_BUILD/fault-figures.jsonl"
+	log "fault figures: $TWA_BUILD/fault-figures.md (and .jsonl)"
+else
+	rm -f "$TWA_BUILD/fault-figures.md"
+fi
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done
 [ "$failed" = 0 ] || echo "(each job's full output: $logs/N.log, guest consoles under build/KERNEL/runs/)"
