@@ -13,7 +13,8 @@ Usage: scripts/stability.sh [--runs N] [--progs "P..."] [KERNEL...]
 Boots each KERNEL (default: 6.1 debug-7.x; any of
 $(kernels_all | paste -sd' ')) once, loads the module and runs the guest
 programs P (default: twa-ipi-tests consumer; faults gets the kernel's
-FAULT_ITEMS and HOTPLUG_CYCLES, as in make test) N times back to back
+FAULT_ITEMS and HOTPLUG_CYCLES, twa-bench make test's short bench, as in
+make test) N times back to back
 (default 10). Prints one line per
 run and "KERNEL: P/N runs passed"; exit status 0 only if every run of every
 kernel passed. Per-kernel logs: $TWA_BUILD/KERNEL/runs/stability/.
@@ -42,6 +43,7 @@ for k in "${kernels[@]}"; do
 	"$TWA_ROOT/scripts/qemu-run.sh" --name stability --timeout $((600 + runs * 400)) \
 		--tests repeat --args-for repeat "$runs $progs" \
 		--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $K_FAULT_FAILS" \
+		--args-for twa-bench "--rounds 2 --items 10 --warmup-items 2 --ops 10 --rates 1000,0 --sweep-seconds 0.15 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15" \
 		--follow '# repeat run' "$k" || rc=1
 	result=$TWA_BUILD/$k/runs/stability/result.txt
 	passed=$(grep -c '^# repeat run [0-9]*: pass$' "$result" 2>/dev/null || true)
