@@ -38,6 +38,10 @@ need_cmds() {
 # What the kernel prints when it goes wrong (judged on the guest console).
 # shellcheck disable=SC2034 # read by qemu-run.sh
 TWA_SPLAT_RE='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic'
+# x86's oops on an int3 nobody claimed ("Oops: int3: 0000 [#1]"; before 6.x
+# "int3: 0000 [#1]").
+# shellcheck disable=SC2034 # read by qemu-run.sh
+TWA_INT3_RE='(^|[] ])int3: [0-9a-f]{4} \[#[0-9]+\]'
 # A guest that prints one of these is not coming back: stop waiting for it.
 # shellcheck disable=SC2034 # read by qemu-run.sh
 TWA_STALL_RE='detected stalls on CPUs|self-detected stall|soft lockup|blocked for more than'

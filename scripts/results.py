@@ -353,6 +353,12 @@ class Results:
         result = read_lines(os.path.join(out, "result.txt")) if step.status != "MISS" else None
         if step.status in ("FAIL", "ERROR") and not why and result:
             why = excerpt(result[-20:])
+        # A boot booted twice (the first crashed in the emulator: qemu-run.sh)
+        # says so, with the first console's name.
+        rebooted = read_lines(os.path.join(out, "rebooted"))
+        if rebooted:
+            x["rebooted"] = rebooted[0]
+            x["first_console"] = os.path.join(out, "console.1.log")
         progs = x.pop("progs", "").split()
         if not progs and result:
             progs = [m.group(1) for m in map(re.compile(r"^test (\S+) begin$").match, result) if m]

@@ -149,6 +149,8 @@ class Fixture(unittest.TestCase):
         write(os.path.join(r61, "files", "twa-bench", "bench.jsonl"), BENCH)
         write(os.path.join(self.runs, "6.1", "runs", "nohz", "result.txt"),
               "begin x\ninsmod ok\ntest twa-ipi-tests begin\ntest twa-ipi-tests rc=0 secs=1\nrmmod ok\nend\n")
+        write(os.path.join(self.runs, "6.1", "runs", "nohz", "rebooted"),
+              "an oops on a stale int3 (TCG and code patching): Oops: int3: 0000 [#1]\n")
         write(os.path.join(self.runs, "7.x", "runs", "tests", "result.txt"), RESULT_CUT)
         # 7.x's kunit boot: no run directory at all.
         self.steps = os.path.join(d, "steps.tsv")
@@ -291,6 +293,14 @@ class Produce(Fixture):
         self.assertEqual(self.status("5.10", "tests", "guest.smoke"), "MISS")
         self.assertEqual(self.status("5.10", "tests", "guest.fuzz"), "MISS")
         self.assertNotIn("start_time", self.by_path[("5.10", "tests", "guest")][0])
+
+    def test_reboot_said(self):
+        (nohz,) = self.by_path[("6.1", "nohz", "nohz")]
+        self.assertEqual(nohz["status"], "PASS")
+        self.assertIn("stale int3", nohz["misc"]["rebooted"])
+        self.assertTrue(nohz["misc"]["first_console"].endswith("nohz/console.1.log"))
+        (tests,) = self.by_path[("6.1", "tests", "guest")]
+        self.assertNotIn("rebooted", tests.get("misc", {}))
 
     def test_ids_unique(self):
         ids = [t["id"] for t in self.doc["tests"]]
