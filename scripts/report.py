@@ -53,9 +53,18 @@ def note_for(accel):
 # for the median of coverage 1 - 2^(1-R): 93.8 % at 5 rounds, 96.9 % at 6,
 # the best a distribution-free interval gets from so few), from
 # BOOTSTRAP_MIN on a percentile bootstrap over the rounds (seeded: the same
-# input gives the same report).
+# input gives the same report). Rounds pooled from several boots (make run
+# --boots) are not independent: a boot under TCG has its own level (on 7.x
+# signal_no_ipi's p99 sat near 4.5 ms in every round of one boot and near
+# 7 ms in every round of the next). Their bootstrap is a cluster bootstrap:
+# each resample draws the boots with replacement, then rounds with
+# replacement within each boot drawn, so that the interval carries what
+# differs between boots, not only between rounds.
 BOOTSTRAP_MIN = 10
 BOOTSTRAP_RESAMPLES = 2000
+# The boot each round came from, where the rounds of several boots are
+# pooled: {round: boot}, set by read_bench(); empty for one boot.
+BOOT_OF_ROUND = {}
 FEW_SAMPLES = 100  # a percentile with fewer samples beyond it is flagged
 
 
@@ -67,9 +76,9 @@ def median(vals):
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
 
 
-def interval_method(rounds):
+def interval_method(rounds, boots=1):
     if rounds >= BOOTSTRAP_MIN:
-        return "bootstrap"
+        return "bootstrap over boots and rounds" if boots > 1 else "bootstrap"
     return "min-max"
 
 
@@ -80,22 +89,48 @@ def interval_coverage(rounds):
     return round(1 - 2.0 ** (1 - rounds), 3) if rounds > 1 else 0.0
 
 
+def clusters(values):
+    """@values ({round: value} or a list) as lists of values, one per boot
+    (BOOT_OF_ROUND; a list, or rounds of one boot: one cluster). None left
+    out, empty clusters dropped."""
+    if not isinstance(values, dict):
+        return [[v for v in values if v is not None]]
+    out = {}
+    for r in sorted(values):
+        if values[r] is not None:
+            out.setdefault(BOOT_OF_ROUND.get(r, 0), []).append(values[r])
+    return [c for _, c in sorted(out.items()) if c] or [[]]
+
+
+def resample(cl, rng):
+    """One cluster-bootstrap resample of the clusters @cl: boots drawn with
+    replacement, then rounds with replacement within each (one cluster: the
+    plain bootstrap over rounds)."""
+    out = []
+    for _ in cl:
+        c = cl[rng.randrange(len(cl))] if len(cl) > 1 else cl[0]
+        out.extend(rng.choice(c) for _ in c)
+    return out
+
+
 def spread(values, seed=24):
-    """{median, lo, hi, rounds, method, values} of per-round @values (None
-    left out); None if there is none."""
-    vals = [v for v in values if v is not None]
+    """{median, lo, hi, rounds, boots, method, values} of per-round @values
+    ({round: value}, or a list of rounds of one boot; None left out); None
+    if there is none."""
+    cl = clusters(values)
+    vals = [v for c in cl for v in c]
     if not vals:
         return None
     med = median(vals)
     n = len(vals)
     if n >= BOOTSTRAP_MIN:
         rng = random.Random(seed)
-        meds = sorted(median([rng.choice(vals) for _ in vals]) for _ in range(BOOTSTRAP_RESAMPLES))
+        meds = sorted(median(resample(cl, rng)) for _ in range(BOOTSTRAP_RESAMPLES))
         lo, hi = meds[int(0.025 * len(meds))], meds[int(0.975 * len(meds)) - 1]
     else:
         lo, hi = min(vals), max(vals)
-    return {"median": med, "lo": lo, "hi": hi, "rounds": n, "method": interval_method(n),
-            "values": vals}
+    return {"median": med, "lo": lo, "hi": hi, "rounds": n, "boots": len(cl),
+            "method": interval_method(n, len(cl)), "values": vals}
 
 
 def overlap(a, b):
@@ -106,15 +141,15 @@ def overlap(a, b):
 
 
 def paired(a, b, fn):
-    """Per round, fn(a's value, b's value) of two {round: value} maps: a
-    derived figure's rounds (its interval comes from them, not from the
-    medians)."""
-    out = []
+    """Per round, fn(a's value, b's value) of two {round: value} maps, as
+    {round: value}: a derived figure's rounds (its interval comes from them,
+    not from the medians)."""
+    out = {}
     for r in sorted(set(a) & set(b)):
         if a[r] is None or b[r] is None:
             continue
         try:
-            out.append(fn(a[r], b[r]))
+            out[r] = fn(a[r], b[r])
         except ZeroDivisionError:
             pass
     return out
@@ -219,23 +254,25 @@ def targets_key(env):
 
 
 def round_offsets(paths):
-    """Per file, the number its rounds are shifted by, and the number of
-    boots behind the first file's targets. Files of the same targets are
-    boots of one bench (make run --boots): their rounds are numbered on, the
-    second boot's round 1 being the first's R + 1, so that every figure is
-    the median over the rounds of all boots and its interval spans what
-    differs between boots. Under TCG that is more than what differs between
-    rounds: signal_no_ipi's p99 on 6.1 was 7.2 ms in every round of one
-    boot and 4.6 ms in every round of the next."""
+    """Per file, the number its rounds are shifted by; per file, which boot
+    of its targets it is (0, 1, ...); and the number of boots behind the
+    first file's targets. Files of the same targets are boots of one bench
+    (make run --boots): their rounds are numbered on, the second boot's
+    round 1 being the first's R + 1, so that every figure is the median over
+    the rounds of all boots and its interval spans what differs between
+    boots (a cluster bootstrap: spread()). Under TCG that is more than what
+    differs between rounds: signal_no_ipi's p99 on 6.1 was 7.2 ms in every
+    round of one boot and 4.6 ms in every round of the next."""
     offsets, seen = [], {}
-    keys = []
+    keys, boot = [], []
     for path in paths:
         env, last = bench_env(path)
         key = targets_key(env)
+        boot.append(keys.count(key))
         keys.append(key)
         offsets.append(seen.get(key, 0))
         seen[key] = seen.get(key, 0) + last
-    return offsets, (keys.count(keys[0]) if keys else 1)
+    return offsets, boot, (keys.count(keys[0]) if keys else 1)
 
 
 def read_bench(paths):
@@ -244,8 +281,9 @@ def read_bench(paths):
     every record in round 1."""
     env, scenarios, uring, baselines, sweep, tracers = None, [], [], [], [], []
     dropped, ipitrace = 0, []
-    offsets, boots = round_offsets(paths)
-    for path, offset in zip(paths, offsets):
+    offsets, boot_of_file, boots = round_offsets(paths)
+    BOOT_OF_ROUND.clear()
+    for path, offset, boot in zip(paths, offsets, boot_of_file):
         with open(path, errors="replace") as f:
             for line in f:
                 line = line.strip()
@@ -261,6 +299,8 @@ def read_bench(paths):
                     dropped += 1
                     continue
                 rec["round"] = rec.get("round", 1) + offset
+                if boots > 1:
+                    BOOT_OF_ROUND[rec["round"]] = boot
                 rec.pop("warmup", None)
                 if kind == "env":
                     env = env or rec
@@ -352,7 +392,7 @@ def aggregate(recs, sums, figs):
             put_path(out, path, sum(v for v in vals if v is not None))
     out["spread"] = {}
     for path in figs:
-        sp = spread([dig(r, path) for r in recs])
+        sp = spread({r["round"]: dig(r, path) for r in recs})
         if sp is None:
             continue
         out["spread"][path] = sp
@@ -439,11 +479,11 @@ def baseline_summary(baselines):
         entry = {"target": target, "windows": len(bs), "rounds": len(rounds),
                  "threshold_ns": bs[0].get("threshold_ns"), "spread": {}}
         for path in BASE_FIGS:
-            vals = []
+            vals = {}
             for r, rb in sorted(rounds.items()):
                 v = [dig(b, path) for b in rb if dig(b, path) is not None]
                 if v:
-                    vals.append(sum(v) / len(v))
+                    vals[r] = sum(v) / len(v)
             sp = spread(vals)
             if sp:
                 entry["spread"][path] = sp
@@ -577,7 +617,7 @@ def headline(env, scenarios, sweep=()):
                            "ratio": rnd(med("latency_p99_ns.ratio"), 1)},
         "spread": sp, "within_noise": within,
         "rounds": sig.get("rounds", 1),
-        "interval": interval_name(sig.get("rounds", 1)),
+        "interval": interval_name(sig.get("rounds", 1), env.get("boots", 1)),
         "latency_samples": sig.get("latency_samples"),
     }
     usf = lambda v: "%.1f us" % (v / 1000.0)
@@ -610,7 +650,10 @@ def headline(env, scenarios, sweep=()):
     return h
 
 
-def interval_name(rounds):
+def interval_name(rounds, boots=1):
+    if rounds >= BOOTSTRAP_MIN and boots > 1:
+        return ("95%% bootstrap interval over %d rounds of %d boots (boots resampled, "
+                "then rounds within them)" % (rounds, boots))
     if rounds >= BOOTSTRAP_MIN:
         return "95%% bootstrap interval over %d rounds" % rounds
     if rounds < 2:
@@ -768,8 +811,9 @@ def build_report(env, scenarios, uring, accel, baselines=(), sweep=(), tracers=(
         "items_per_round": env.get("items"),
         "warmup": {"run": bool(env.get("warmup")), "items": env.get("warmup_items"),
                    "records_dropped": env.get("warmup_records_dropped", 0)},
-        "intervals": {"method": interval_method(rounds), "rounds": rounds,
-                      "coverage": interval_coverage(rounds), "text": interval_name(rounds),
+        "intervals": {"method": interval_method(rounds, env.get("boots", 1)), "rounds": rounds,
+                      "boots": env.get("boots", 1), "coverage": interval_coverage(rounds),
+                      "text": interval_name(rounds, env.get("boots", 1)),
                       "few_samples": FEW_SAMPLES},
         "bench_argv": env.get("argv"),
         "headline": headline(env, scenarios, sweep),

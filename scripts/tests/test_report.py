@@ -251,8 +251,29 @@ class Spread(unittest.TestCase):
     def test_derived_figures_pair_rounds(self):
         a = {1: 10, 2: 20, 3: 30}
         b = {1: 1, 2: 2, 4: 4}
-        self.assertEqual(report.paired(a, b, lambda x, y: x - y), [9, 18])
-        self.assertEqual(report.paired({1: 1}, {1: 0}, lambda x, y: x / y), [])
+        self.assertEqual(report.paired(a, b, lambda x, y: x - y), {1: 9, 2: 18})
+        self.assertEqual(report.paired({1: 1}, {1: 0}, lambda x, y: x / y), {})
+
+    def test_rounds_of_boots_resample_the_boots(self):
+        """Four boots of five rounds, each steady at its own level, one of
+        them high: rounds resampled as if independent give an interval
+        that never reaches the high boot's level (its five rounds are
+        rarely half of a resample); resampling the boots first reaches it,
+        as another run's boots may well do."""
+        vals = {r: (100 + r % 3 if r <= 15 else 200 + r % 3) for r in range(1, 21)}
+        try:
+            flat = report.spread(vals)
+            report.BOOT_OF_ROUND.update({r: (r - 1) // 5 for r in vals})
+            boots = report.spread(vals)
+        finally:
+            report.BOOT_OF_ROUND.clear()
+        self.assertEqual((flat["boots"], flat["method"]), (1, "bootstrap"))
+        self.assertEqual((boots["boots"], boots["method"]), (4, "bootstrap over boots and rounds"))
+        self.assertEqual(flat["median"], boots["median"])
+        self.assertLess(flat["hi"], 110, "independent rounds: the high boot's level left out")
+        self.assertGreater(boots["hi"], 150)
+        self.assertLessEqual(boots["lo"], 101)
+        self.assertIn("of 4 boots", report.interval_name(20, 4))
 
     def test_overlap(self):
         self.assertTrue(report.overlap({"lo": 1, "hi": 3}, {"lo": 3, "hi": 5}))
@@ -430,7 +451,7 @@ class Boots(unittest.TestCase):
             for name, rs in (("a", recs), ("b", recs), ("nohz", nohz)):
                 os.mkdir(os.path.join(tmp, name))
                 paths.append(write(os.path.join(tmp, name), rs))
-            self.assertEqual(report.round_offsets(paths), ([0, 2, 0], 2))
+            self.assertEqual(report.round_offsets(paths), ([0, 2, 0], [0, 1, 0], 2))
             env, scenarios, uring, baselines, sweep, tracers = report.read_bench(paths[:2])
             rep = report.build_report(env, scenarios, uring, "tcg", baselines, sweep, tracers)
         self.assertEqual((rep["rounds"], rep["boots"]), (4, 2))
@@ -438,6 +459,8 @@ class Boots(unittest.TestCase):
             if s.get("supported"):
                 self.assertEqual((s["rounds"], s["items"]), (4, 400), (s["mode"], s["impl"]))
         self.assertIn("median of 4 rounds in 2 boots", rep["headline"]["text"])
+        self.assertEqual(report.BOOT_OF_ROUND, {1: 0, 2: 0, 3: 1, 4: 1})
+        self.assertEqual(rep["intervals"]["boots"], 2)
 
 
 class Files(unittest.TestCase):
