@@ -65,7 +65,7 @@ kernel_conf() {
 	K_NAME=$1 K_DESCRIPTION=$1 K_SOURCE="" K_SUITE="" K_PACKAGE="" K_ARCH=x86_64 \
 		K_CONFIG="" K_UNEXPORT="" K_REFUSAL="" K_TESTS=guest K_UNLOADS=200 K_EXIT_CYCLES=1000 \
 		K_CONCURRENT_ITEMS=100000 K_FUZZ_WRITES=20000 K_FAULT_ITEMS=65536 K_HOTPLUG_CYCLES=10 \
-		K_FAULT_FAILS=300 K_TIMEOUT=1200 K_OPT_IN=no
+		K_FAULT_FAILS=300 K_IPI_ITEMS=200 K_TIMEOUT=1200 K_OPT_IN=no
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in '' | '#'*) continue ;; esac
 		key=${line%%=*} val=${line#*=}
@@ -73,7 +73,7 @@ kernel_conf() {
 		case "$key" in
 		DESCRIPTION | SOURCE | SUITE | PACKAGE | ARCH | CONFIG | UNEXPORT | REFUSAL | TESTS | \
 			UNLOADS | EXIT_CYCLES | CONCURRENT_ITEMS | FUZZ_WRITES | FAULT_ITEMS | \
-			HOTPLUG_CYCLES | FAULT_FAILS | TIMEOUT | OPT_IN)
+			HOTPLUG_CYCLES | FAULT_FAILS | IPI_ITEMS | TIMEOUT | OPT_IN)
 			printf -v "K_$key" '%s' "$val" ;;
 		*) die "$f: unknown key '$key'" ;;
 		esac

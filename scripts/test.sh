@@ -191,6 +191,7 @@ for k in "${kernels[@]}"; do
 			--args-for fuzz "$K_FUZZ_WRITES" \
 			--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
 			--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $K_FAULT_FAILS" \
+			--append "TWA_ITEMS=$K_IPI_ITEMS" \
 			--args-for twa-bench "--rounds 2 --items 10 --warmup-items 2 --ops 10 --rates 1000,0 --sweep-seconds 0.15 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15"
 		# The NohzFull cases are the same code on every kernel: one boot a
 		# family (6.1, 7.x, rt-7.x, 7.x-arm64) asks for it (TESTS nohz),
