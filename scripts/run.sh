@@ -17,7 +17,8 @@ Installs missing host packages (as root), fetches the kernel, builds the
 module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs B
 times (--boots, default 2) and runs twa-bench in each in R rounds (--rounds,
 default 10; modes and impls interleaved in each round, baseline windows in
-each, a short warm-up round dropped; the frontier in 3 of them): every mode x impl to a task spinning on CPU 1 and to one asleep
+each, a short warm-up round dropped; the frontier in about 6 rounds over
+all boots): every mode x impl to a task spinning on CPU 1 and to one asleep
 there, one item in flight, N items each a round (--items, default 100), with
 the time the spinner loses to interruptions (osnoise-style, beyond a
 baseline measured with nothing queued); a rate sweep (signal and
@@ -91,8 +92,11 @@ machine_json() {
 accel_name="tcg,thread=multi"
 [ "$accel" = kvm ] && accel_name=kvm
 reports=()
-# The frontier (18 points, about 10 s a round) in 3 rounds of each boot.
-bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3 --frontier-rounds 3"
+# The frontier (18 points, about 10 s a round) in about 6 rounds over all
+# boots, at least one in each.
+frontier_rounds=$(((6 + boots - 1) / boots))
+[ "$frontier_rounds" -le "$rounds" ] || frontier_rounds=$rounds
+bench_args="--items $items --ops $ops --rounds $rounds --sweep-seconds 0.25 --baseline-seconds 0.3 --frontier-rounds $frontier_rounds"
 for s in "${kernels[@]}"; do
 	# The host's load average (1, 5, 15 min) before and after: under TCG
 	# what else the host runs decides what the vCPUs get.
