@@ -8,7 +8,7 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/fault-figures.sh [--json] [BUILD_DIR]
+Usage: scripts/fault-figures.sh [--json] [--kernels "A B"] [BUILD_DIR]
 
 Reads BUILD_DIR/KERNEL/runs/{tests,soak}/result.txt (default BUILD_DIR:
 $TWA_BUILD) and prints one row per kernel and run with what the fault tests
@@ -18,13 +18,16 @@ never run: must be 0), and the kmemleak verdict of the boot (debug kernels;
 "-" where the kernel has no kmemleak). From make test's boot the faults
 program's totals line; from make soak's the sums over its rounds, with its
 fuzz writes. A Markdown table, or with --json one JSON object a row.
+--kernels: only those kernels' rows (make test names the kernels it ran:
+another kernel's files are an earlier run's).
 USAGE
 }
-json=0
+json=0 only=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--json) json=1; shift ;;
+	--kernels) only=" $2 "; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -38,6 +41,7 @@ rows() {
 	for f in "$build"/*/runs/tests/result.txt "$build"/*/runs/soak/result.txt; do
 		[ -f "$f" ] || continue
 		k=${f#"$build"/} k=${k%%/*}
+		[ -z "$only" ] || [[ "$only" == *" $k "* ]] || continue
 		run=${f%/result.txt} run=${run##*/}
 		if [ "$run" = soak ]; then
 			line=$(grep -m1 '^# soak: faults: ' "$f" || true)

@@ -293,8 +293,8 @@ if [ -n "$commit" ]; then
 fi
 # What the fault tests did per kernel (injected failures, hotplug cycles,
 # held and killed targets, items queued, run, lost), as a table and JSON.
-if "$TWA_ROOT/scripts/fault-figures.sh" >"$TWA_BUILD/fault-figures.md" 2>/dev/null; then
-	"$TWA_ROOT/scripts/fault-figures.sh" --json >"$TWA_BUILD/fault-figures.jsonl"
+if "$TWA_ROOT/scripts/fault-figures.sh" --kernels "${kernels[*]}" >"$TWA_BUILD/fault-figures.md" 2>/dev/null; then
+	"$TWA_ROOT/scripts/fault-figures.sh" --json --kernels "${kernels[*]}" >"$TWA_BUILD/fault-figures.jsonl"
 	log "fault figures: $TWA_BUILD/fault-figures.md (and .jsonl)"
 else
 	rm -f "$TWA_BUILD/fault-figures.md"
