@@ -1,7 +1,7 @@
 # twa-noipi: out-of-tree module build plus the QEMU test/bench front door.
 #   make                     build the module for KDIR (default: running kernel)
 #   make install             kbuild modules_install (honours INSTALL_MOD_PATH)
-#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=100] [OPS=100] [ROUNDS=10] [BOOTS=2]
+#   make run [KERNEL=NAME|SUITE:PACKAGE|all] [ITEMS=100] [OPS=100] [ROUNDS=5] [BOOTS=4]
 #                            boot a Debian kernel in QEMU, load, IPI report
 #                            (SUITE:PACKAGE: any Debian kernel, e.g.
 #                            bookworm:linux-image-rt-amd64)
@@ -25,8 +25,10 @@ KERNEL ?= 6.1
 KERNELS ?=
 ITEMS ?= 100
 OPS ?= 100
-ROUNDS ?= 10
-BOOTS ?= 2
+# Unset: each command's own default (make run 5 a boot in 4 boots, make
+# bench 10 in its one run).
+ROUNDS ?=
+BOOTS ?= 4
 MINUTES ?= 10
 
 # Debian's headers name the compiler the kernel was built with (5.10:
@@ -61,11 +63,11 @@ deb:
 	scripts/build-deb.sh
 
 bench:
-	scripts/bench.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) $(if $(SHORT),--short) \
+	scripts/bench.sh --items $(ITEMS) --ops $(OPS) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(SHORT),--short) \
 		$(if $(QUEUE_CPU),--queue-cpu $(QUEUE_CPU)) $(if $(TARGET_CPU),--target-cpu $(TARGET_CPU))
 
 run:
-	scripts/run.sh --items $(ITEMS) --ops $(OPS) --rounds $(ROUNDS) --boots $(BOOTS) $(KERNEL)
+	scripts/run.sh --items $(ITEMS) --ops $(OPS) $(if $(ROUNDS),--rounds $(ROUNDS)) --boots $(BOOTS) $(KERNEL)
 
 test:
 	scripts/test.sh $(KERNELS)

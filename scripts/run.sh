@@ -15,8 +15,8 @@ or any Debian kernel as SUITE:PACKAGE (bookworm:linux-image-rt-amd64): the
 newest ABI that PACKAGE depends on in SUITE, with no file to write.
 Installs missing host packages (as root), fetches the kernel, builds the
 module and the benchmark, boots the kernel under QEMU TCG with 2 vCPUs B
-times (--boots, default 2) and runs twa-bench in each in R rounds (--rounds,
-default 10; modes and impls interleaved in each round, baseline windows in
+times (--boots, default 4) and runs twa-bench in each in R rounds (--rounds,
+default 5; modes and impls interleaved in each round, baseline windows in
 each, a short warm-up round dropped; the frontier in about 6 rounds over
 all boots): every mode x impl to a task spinning on CPU 1 and to one asleep
 there, one item in flight, N items each a round (--items, default 100), with
@@ -40,7 +40,7 @@ Environment: TWA_KVM=1 to use KVM where nested KVM works (never the
 default), TWA_RESULTS (default: results/).
 USAGE
 }
-items=100 ops=100 rounds=10 boots=2 names=()
+items=100 ops=100 rounds=5 boots=4 names=()
 cmdline="scripts/run.sh $*"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -85,9 +85,9 @@ machine_json() {
 		 "host_load_after", "vcpus_pinned"],
 		[sys.argv[1], sys.argv[2], int(sys.argv[3]), "1G", sys.argv[4], int(sys.argv[5]),
 		 sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]),
-		 sys.argv[11], sys.argv[12], True]))))' \
+		 sys.argv[11], sys.argv[12], sys.argv[13] == "yes"]))))' \
 		"$qemu" "$accel_name" 2 "$cpu" "$(nproc)" "$(uname -sr)" "$cmdline" \
-		"$items" "$ops" "$rounds" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)"
+		"$items" "$ops" "$rounds" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)" "$3"
 }
 accel_name="tcg,thread=multi"
 [ "$accel" = kvm ] && accel_name=kvm
@@ -117,7 +117,12 @@ for s in "${kernels[@]}"; do
 			--follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/bench-nohz/files/twa-bench/bench.jsonl")
 	fi
-	machine_json "$s" "$load_before" >"$TWA_BUILD/$s/runs/bench/machine.json"
+	# Pinned, unless a boot could not pin its vCPU threads (qemu-run.sh).
+	pinned=yes
+	for f in "${files[@]}"; do
+		[ ! -e "${f%/files/twa-bench/bench.jsonl}/vcpus-not-pinned" ] || pinned=no
+	done
+	machine_json "$s" "$load_before" "$pinned" >"$TWA_BUILD/$s/runs/bench/machine.json"
 	python3 "$TWA_ROOT/scripts/report.py" --out "$results" --accel "$accel" \
 		--machine "$TWA_BUILD/$s/runs/bench/machine.json" "${files[@]}"
 	release=$(sed -n 's/^{"kind":"env","kernel":"\([^"]*\)".*/\1/p' "${files[0]}" | head -1)
