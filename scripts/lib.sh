@@ -42,6 +42,26 @@ TWA_SPLAT_RE='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic'
 # "int3: 0000 [#1]").
 # shellcheck disable=SC2034 # read by qemu-run.sh
 TWA_INT3_RE='(^|[] ])int3: [0-9a-f]{4} \[#[0-9]+\]'
+# emulator_crash CONSOLE RESULT ARCH: why a boot's crash is the
+# emulator's (printed), or nothing. Two kinds:
+#  - a kernel that died before our init printed its first line ran nothing
+#    of ours. Init's first line on the console witnesses it ran too (the
+#    result port's first line has been seen to start with stray bytes),
+#    and a splat after it (an OOM report the fault test asks for) is not
+#    this case;
+#  - an oops on an int3 (x86): the kernel places int3 only while it
+#    patches its text (text_poke_bp(), kprobes) and claims every one it
+#    placed; an oops means a vCPU ran one that was already gone, a stale
+#    translation of patched text under multi-threaded TCG (seen at boot on
+#    6.12, and about one bench in 20 on rt-7.x while the tracers armed).
+emulator_crash() {
+	if ! grep -aq '^begin ' "$2" && ! grep -aq 'twa-guest: begin' "$1" &&
+		grep -qE "$TWA_SPLAT_RE" "$1"; then
+		echo "the kernel crashed before init ran"
+	elif [ "$3" = x86_64 ] && grep -aqE "$TWA_INT3_RE" "$1"; then
+		echo "an oops on a stale int3 (TCG and code patching)"
+	fi
+}
 # A guest that prints one of these is not coming back: stop waiting for it.
 # shellcheck disable=SC2034 # read by qemu-run.sh
 TWA_STALL_RE='detected stalls on CPUs|self-detected stall|soft lockup|blocked for more than'

@@ -216,26 +216,10 @@ what=$tests
 log "$k: booting $M_KRELEASE ($accel, $smp vCPUs) for: $what"
 start=$(date +%s)
 boot
-# Two crashes are the emulator's, not ours, and get one more boot (the
-# first kept as console.1.log and result.1.txt, the reason in rebooted):
-#  - a kernel that died before our init printed its first line ran nothing
-#    of ours. Init's first line on the console witnesses it ran too (the
-#    result port's first line has been seen to start with stray bytes),
-#    and a splat after it (an OOM report the fault test asks for) is not
-#    this case;
-#  - an oops on an int3 (x86): the kernel places int3 only while it
-#    patches its text (text_poke_bp(), kprobes) and claims every one it
-#    placed; an oops means a vCPU ran one that was already gone, a stale
-#    translation of patched text under multi-threaded TCG (seen at boot on
-#    6.12, and about one bench in 20 on rt-7.x while the tracers armed).
-# A second crash of either kind fails the run like any other.
-why=""
-if ! grep -aq '^begin ' "$result" && ! grep -aq 'twa-guest: begin' "$console" &&
-	grep -qE "$TWA_SPLAT_RE" "$console"; then
-	why="the kernel crashed before init ran"
-elif [ "$K_ARCH" = x86_64 ] && grep -aqE "$TWA_INT3_RE" "$console"; then
-	why="an oops on a stale int3 (TCG and code patching)"
-fi
+# A crash that is the emulator's, not ours (lib.sh emulator_crash), gets
+# one more boot: the first kept as console.1.log and result.1.txt, the
+# reason in rebooted. A second crash fails the run like any other.
+why=$(emulator_crash "$console" "$result" "$K_ARCH")
 if [ -n "$why" ]; then
 	mv "$console" "$out/console.1.log"
 	mv "$result" "$out/result.1.txt"
