@@ -26,9 +26,6 @@ in \$TWA_OUT come back under the run's files/PROG/.
   --smp N           vCPUs (default: 2; the tests assume CPU 1 exists)
   --follow REGEX    print guest console lines matching REGEX while it runs
   --kvm             use KVM (only where nested KVM works; never default)
-  --pin-vcpus       pin QEMU's vCPU N thread to host CPU N (mod the host's
-                    CPUs): a benchmark's IPI between vCPUs then never waits
-                    for the host to move or share a thread (make run)
   --refused REGEX   the module must refuse to load, with a kernel message
                     matching REGEX (grep -E); no program runs
   --built           boot what scripts/mkinitramfs.sh built already (make
@@ -45,7 +42,7 @@ USAGE
 }
 
 prog_args=()
-refused="" built=0 pin=0
+refused="" built=0
 tests=smoke args="" append="" name=tests timeout="" smp=2 follow="" accel="tcg,thread=multi"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -59,7 +56,6 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--follow) follow=$2; shift 2 ;;
 	--kvm) accel=kvm; shift ;;
-	--pin-vcpus) pin=1; shift ;;
 	--refused) refused=$2; shift 2 ;;
 	--built) built=1; shift ;;
 	-*) usage >&2; exit 2 ;;
@@ -119,60 +115,22 @@ cmdline+=" twa_prog_timeout=$((timeout / 2))"
 [ ${#prog_args[@]} -gt 0 ] && cmdline+=" ${prog_args[*]}"
 [ -n "$append" ] && cmdline+=" $append"
 
-# pin_vcpus PID: once QEMU (the child of PID, timeout(1)) has started
-# its vCPU threads ("CPU N/TCG", "CPU N/KVM"), pin vCPU N to host CPU N
-# modulo the host's CPUs, saying so on stderr. Under TCG a vCPU thread
-# the host moves, or runs on the sender's core, makes an IPI's latency
-# bimodal: signal's p50 on 6.1 went from 6.5 us to 10 us from round to
-# round.
-pin_vcpus() {
-	local child="" tid comm n cpus
-	cpus=$(nproc)
-	for _ in $(seq 1 100); do
-		child=$(awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null)
-		if [ -n "$child" ] && [ "$(grep -c '^CPU [0-9]*/' /proc/"$child"/task/*/comm 2>/dev/null |
-			awk -F: '{ s += $2 } END { print s + 0 }')" -ge "$smp" ]; then
-			break
-		fi
-		sleep 0.1
-	done
-	local pinned=0
-	for tid in /proc/"$child"/task/*; do
-		comm=$(cat "$tid/comm" 2>/dev/null) || continue
-		case "$comm" in "CPU "[0-9]*/*) ;; *) continue ;; esac
-		n=${comm#CPU } n=${n%%/*}
-		taskset -p -c $((n % cpus)) "${tid##*/}" >/dev/null || continue
-		pinned=$((pinned + 1))
-		log "$k: vCPU $n (thread ${tid##*/}) pinned to host CPU $((n % cpus))"
-	done
-	# The report says the vCPUs were pinned: a boot where they were not
-	# says so, and is marked so for the report (run.sh reads it).
-	if [ "$pinned" -lt "$smp" ]; then
-		log "$k: warning: --pin-vcpus pinned $pinned of $smp vCPU threads"
-		echo "$pinned" >"$out/vcpus-not-pinned"
-	fi
-}
-
 # One boot: QEMU under timeout -s KILL, with a watchdog for stalls.
 boot() {
 	rc=0
 	: >"$console"
 	: >"$result"
-	rm -f "$out/stalled" "$out/vcpus-not-pinned"
+	rm -f "$out/stalled"
 	local port=(-serial "file:$result")
 	# shellcheck disable=SC2054 # commas inside QEMU's own option values
 	[ "$result_pci" = 0 ] ||
 		port=(-chardev "file,id=result,path=$result" -device pci-serial,chardev=result)
-	# Named threads ("CPU N/TCG") for --pin-vcpus to find.
-	local names=()
-	[ "$pin" = 0 ] || names=(-name "twa-$k,debug-threads=on")
-	timeout -s KILL "$timeout" "${machine[@]}" "${names[@]}" \
+	timeout -s KILL "$timeout" "${machine[@]}" \
 		-accel "$accel" -cpu max -smp "$smp" -m 1G \
 		-kernel "$M_VMLINUZ" -initrd "$dir/initrd.gz" -append "$cmdline" \
 		-display none -monitor none -no-reboot \
 		-serial "file:$console" "${port[@]}" </dev/null &
 	qemu=$!
-	[ "$pin" = 0 ] || pin_vcpus "$qemu" &
 	if [ -n "$follow" ]; then
 		# Progress while the guest runs; tail ends by itself when QEMU does.
 		tail --pid="$qemu" -n +1 -F "$console" 2>/dev/null |

@@ -1073,8 +1073,7 @@ def machine_line(rep):
     if m.get("kind") == "host":
         return host_machine_line(m)
     parts = ["%s" % (m.get("qemu") or "QEMU ?"), "accel %s" % (m.get("accel") or rep["accel"]),
-             "%s vCPUs%s" % (m.get("vcpus", rep["cpus"]),
-                             " (vCPU N's thread pinned to host CPU N)" if m.get("vcpus_pinned") else "")]
+             "%s vCPUs" % m.get("vcpus", rep["cpus"])]
     if m.get("host_cpu_model"):
         parts.append("host CPU %s (%s cores)" % (m["host_cpu_model"], m.get("host_cpus", "?")))
     if m.get("host_load_before"):

@@ -82,12 +82,12 @@ machine_json() {
 	python3 -c 'import json, sys; print(json.dumps(dict(zip(
 		["qemu", "accel", "vcpus", "memory", "host_cpu_model", "host_cpus", "host_kernel",
 		 "command", "items_per_round", "ops_per_round", "rounds", "host_load_before",
-		 "host_load_after", "vcpus_pinned"],
+		 "host_load_after"],
 		[sys.argv[1], sys.argv[2], int(sys.argv[3]), "1G", sys.argv[4], int(sys.argv[5]),
 		 sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]),
-		 sys.argv[11], sys.argv[12], sys.argv[13] == "yes"]))))' \
+		 sys.argv[11], sys.argv[12]]))))' \
 		"$qemu" "$accel_name" 2 "$cpu" "$(nproc)" "$(uname -sr)" "$cmdline" \
-		"$items" "$ops" "$rounds" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)" "$3"
+		"$items" "$ops" "$rounds" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 accel_name="tcg,thread=multi"
 [ "$accel" = kvm ] && accel_name=kvm
@@ -106,23 +106,18 @@ for s in "${kernels[@]}"; do
 		name=bench
 		[ "$b" = 1 ] || name=bench-$b
 		log "== $s: benchmark, boot $b of $boots: $rounds rounds of $items items per scenario, $ops io_uring ops per setup"
-		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --pin-vcpus --name "$name" --tests twa-bench \
+		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name "$name" --tests twa-bench \
 			--args "$bench_args" --follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/$name/files/twa-bench/bench.jsonl")
 	done
 	if has_offer "$(manifest_key "$s" OFFERS)" nohz_full; then
 		log "== $s: nohz_full=1 boot: a spinner on a tick-less CPU 1"
-		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --pin-vcpus --name bench-nohz --tests twa-bench \
+		"$TWA_ROOT/scripts/qemu-run.sh" "${kvm[@]}" --name bench-nohz --tests twa-bench \
 			--append nohz_full=1 --args "--targets nohz --no-uring --no-sweep --items $items --rounds $rounds --baseline-seconds 0.3" \
 			--follow 'twa-bench:' --timeout 3600 "$s"
 		files+=("$TWA_BUILD/$s/runs/bench-nohz/files/twa-bench/bench.jsonl")
 	fi
-	# Pinned, unless a boot could not pin its vCPU threads (qemu-run.sh).
-	pinned=yes
-	for f in "${files[@]}"; do
-		[ ! -e "${f%/files/twa-bench/bench.jsonl}/vcpus-not-pinned" ] || pinned=no
-	done
-	machine_json "$s" "$load_before" "$pinned" >"$TWA_BUILD/$s/runs/bench/machine.json"
+	machine_json "$s" "$load_before" >"$TWA_BUILD/$s/runs/bench/machine.json"
 	python3 "$TWA_ROOT/scripts/report.py" --out "$results" --accel "$accel" \
 		--machine "$TWA_BUILD/$s/runs/bench/machine.json" "${files[@]}"
 	release=$(sed -n 's/^{"kind":"env","kernel":"\([^"]*\)".*/\1/p' "${files[0]}" | head -1)
