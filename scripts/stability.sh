@@ -12,9 +12,9 @@ Usage: scripts/stability.sh [--runs N] [--progs "P..."] [KERNEL...]
 
 Boots each KERNEL (default: 6.1 debug-7.x; any of
 $(kernels_all | paste -sd' ')) once, loads the module and runs the
-guest programs P (default: twa-ipi-tests consumer; faults gets the
-kernel's FAULT_ITEMS and HOTPLUG_CYCLES, twa-bench make test's short
-bench, as in make test) N times back to back (default 10). Prints one
+guest programs P (default: twa-ipi-tests consumer; as in make test,
+the IPI suite gets the kernel's IPI_ITEMS, faults its FAULT_ITEMS,
+HOTPLUG_CYCLES and FAULT_FAILS, twa-bench make test's short bench) N times back to back (default 10). Prints one
 line per run and "KERNEL: P/N runs passed" (saying so where the emulator
 crashed the first boot and qemu-run.sh booted once more); exit status 0
 only if every run of every kernel passed. Per-kernel logs:
@@ -42,7 +42,7 @@ for k in "${kernels[@]}"; do
 	kernel_conf "$k"
 	log "== $k: $progs, $runs runs in one boot"
 	"$TWA_ROOT/scripts/qemu-run.sh" --name stability --timeout $((600 + runs * 400)) \
-		--tests repeat --args-for repeat "$runs $progs" \
+		--tests repeat --args-for repeat "$runs $progs" --append "TWA_ITEMS=$K_IPI_ITEMS" \
 		--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $K_FAULT_FAILS" \
 		--args-for twa-bench "--rounds 2 --items 10 --warmup-items 2 --ops 10 --rates 1000,0 --sweep-seconds 0.15 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15" \
 		--follow '# repeat run' "$k" || rc=1
