@@ -12,13 +12,13 @@ Usage: scripts/stability.sh [--runs N] [--progs "P..."] [KERNEL...]
 
 Boots each KERNEL (default: 6.1 debug-7.x; any of
 $(kernels_all | paste -sd' ')) once, loads the module and runs the
-guest programs P (default: twa-ipi-tests consumer; as in make test,
-the IPI suite gets the kernel's IPI_ITEMS, faults its FAULT_ITEMS,
-HOTPLUG_CYCLES and FAULT_FAILS, twa-bench make test's short bench) N times back to back (default 10). Prints one
-line per run and "KERNEL: P/N runs passed" (saying so where the emulator
-crashed the first boot and qemu-run.sh booted once more); exit status 0
-only if every run of every kernel passed. Per-kernel logs:
-$TWA_BUILD/KERNEL/runs/stability/.
+guest programs P (default: twa-ipi-tests consumer) N times back to back
+(default 10); as in make test, the IPI suite gets the kernel's
+IPI_ITEMS, faults its FAULT_ITEMS, HOTPLUG_CYCLES and FAULT_FAILS,
+twa-bench make test's short bench. Prints one line per run and "KERNEL:
+P/N runs passed" (saying so where the emulator crashed the first boot and
+qemu-run.sh booted once more); exit status 0 only if every run of every
+kernel passed. Per-kernel logs: $TWA_BUILD/KERNEL/runs/stability/.
 USAGE
 }
 runs=10 progs="twa-ipi-tests consumer"
