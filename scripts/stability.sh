@@ -14,7 +14,8 @@ Boots each KERNEL (default: 6.1 debug-7.x; any of
 $(kernels_all | paste -sd' ')) once, loads the module and runs the
 guest programs P (default: twa-ipi-tests consumer) N times back to back
 (default 10); as in make test, the IPI suite gets the kernel's
-IPI_ITEMS, faults its FAULT_ITEMS, HOTPLUG_CYCLES and FAULT_FAILS,
+IPI_ITEMS, fuzz its FUZZ_WRITES, races its UNLOADS, EXIT_CYCLES and
+CONCURRENT_ITEMS, faults its FAULT_ITEMS, HOTPLUG_CYCLES and FAULT_FAILS,
 twa-bench make test's short bench. Prints one line per run and "KERNEL:
 P/N runs passed" (saying so where the emulator crashed the first boot and
 qemu-run.sh booted once more); exit status 0 only if every run of every
@@ -43,6 +44,8 @@ for k in "${kernels[@]}"; do
 	log "== $k: $progs, $runs runs in one boot"
 	"$TWA_ROOT/scripts/qemu-run.sh" --name stability --timeout $((600 + runs * 400)) \
 		--tests repeat --args-for repeat "$runs $progs" --append "TWA_ITEMS=$K_IPI_ITEMS" \
+		--args-for fuzz "$K_FUZZ_WRITES" \
+		--args-for races "$K_UNLOADS $K_EXIT_CYCLES $K_CONCURRENT_ITEMS" \
 		--args-for faults "$K_FAULT_ITEMS $K_HOTPLUG_CYCLES $K_FAULT_FAILS" \
 		--args-for twa-bench "--rounds 2 --items 10 --warmup-items 2 --ops 10 --rates 1000,0 --sweep-seconds 0.15 --deadlines 0,1000,none --frontier-rates 1000 --frontier-seconds 0.15" \
 		--follow '# repeat run' "$k" || rc=1
